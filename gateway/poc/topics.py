@@ -1,0 +1,157 @@
+"""PoC v1 MQTT topic names: builders, the parser, subscription filters, broker ACL.
+
+Responsible for: the topic tree under ``poc1/`` (docs/poc-protocol.md, "Topics") and
+the rule that every variable level uses only ``[A-Za-z0-9_-]`` (1..64 characters), so
+the same tree runs on mosquitto, EMQX and NATS' MQTT 3.1.1 listener.
+
+Must not know: payload formats, MQTT client libraries, which devices exist.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from gateway.errors import OurError, PeerError
+
+ROOT = "poc1"
+MAX_LEVEL = 64
+MAX_TOPIC = 256
+_LEVEL = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_LEVEL}}}")
+
+# Filters the gateway subscribes to (QoS 1 for control, QoS 0 for audio).
+SUB_UP_FLOOR = f"{ROOT}/dev/+/up/floor"
+SUB_PRESENCE = f"{ROOT}/dev/+/presence"
+
+
+class TopicKind(enum.Enum):
+    PRESENCE = "presence"  # poc1/dev/{device}/presence
+    UP_FLOOR = "up_floor"  # poc1/dev/{device}/up/floor
+    DOWN_FLOOR = "down_floor"  # poc1/dev/{device}/down/floor
+    GROUP_FLOOR = "group_floor"  # poc1/grp/{group}/floor
+    GROUP_AUDIO = "group_audio"  # poc1/grp/{group}/audio/{origin}
+
+
+@dataclass(frozen=True)
+class ParsedTopic:
+    """A recognised v1 topic; ``device`` is set for dev/ topics, ``group`` (and
+    ``origin`` for audio) for grp/ topics."""
+
+    kind: TopicKind
+    device: str | None = None
+    group: str | None = None
+    origin: str | None = None
+
+
+def valid_level(s: str) -> bool:
+    """True if ``s`` may be a device, group or origin level (also: an MQTT username)."""
+    return isinstance(s, str) and _LEVEL.fullmatch(s) is not None
+
+
+def _level(value: str, what: str) -> str:
+    if not valid_level(value):
+        raise OurError(f"invalid {what} {value!r}: use 1..{MAX_LEVEL} of [A-Za-z0-9_-]")
+    return value
+
+
+def presence_topic(device: str) -> str:
+    return f"{ROOT}/dev/{_level(device, 'device id')}/presence"
+
+
+def up_floor_topic(device: str) -> str:
+    return f"{ROOT}/dev/{_level(device, 'device id')}/up/floor"
+
+
+def down_floor_topic(device: str) -> str:
+    return f"{ROOT}/dev/{_level(device, 'device id')}/down/floor"
+
+
+def group_floor_topic(group: str) -> str:
+    return f"{ROOT}/grp/{_level(group, 'group id')}/floor"
+
+
+def group_audio_topic(group: str, origin: str) -> str:
+    return f"{ROOT}/grp/{_level(group, 'group id')}/audio/{_level(origin, 'origin')}"
+
+
+def group_audio_filter(group: str) -> str:
+    """Subscription filter for every origin's audio in one group."""
+    return f"{ROOT}/grp/{_level(group, 'group id')}/audio/+"
+
+
+def gateway_subscriptions(groups: Iterable[str]) -> list[tuple[str, int]]:
+    """(filter, QoS) pairs the gateway subscribes to for the given talk groups."""
+    subs = [(SUB_UP_FLOOR, 1), (SUB_PRESENCE, 1)]
+    subs += [(group_audio_filter(g), 0) for g in groups]
+    return subs
+
+
+def handset_subscriptions(device: str, groups: Iterable[str]) -> list[tuple[str, int]]:
+    """(filter, QoS) pairs a handset subscribes to (used by the reference handset)."""
+    subs = [(down_floor_topic(device), 1)]
+    for g in groups:
+        subs += [(group_floor_topic(g), 1), (group_audio_filter(g), 0)]
+    return subs
+
+
+def parse_topic(topic: str) -> ParsedTopic:
+    """Recognise a received v1 topic; raise ``PeerError`` for anything else."""
+    if len(topic) > MAX_TOPIC:
+        raise PeerError(f"topic too long: {len(topic)} characters (max {MAX_TOPIC})")
+    parts = topic.split("/")
+    if parts[0] != ROOT:
+        raise PeerError(f"topic {topic!r} is not under {ROOT}/")
+    for level in parts[1:]:
+        if not valid_level(level):
+            raise PeerError(f"topic {topic!r} has an invalid level {level!r}")
+    match parts[1:]:
+        case ["dev", device, "presence"]:
+            return ParsedTopic(TopicKind.PRESENCE, device=device)
+        case ["dev", device, "up", "floor"]:
+            return ParsedTopic(TopicKind.UP_FLOOR, device=device)
+        case ["dev", device, "down", "floor"]:
+            return ParsedTopic(TopicKind.DOWN_FLOOR, device=device)
+        case ["grp", group, "floor"]:
+            return ParsedTopic(TopicKind.GROUP_FLOOR, group=group)
+        case ["grp", group, "audio", origin]:
+            return ParsedTopic(TopicKind.GROUP_AUDIO, group=group, origin=origin)
+    raise PeerError(f"unknown topic {topic!r}")
+
+
+def mosquitto_acl(gateway_user: str, handsets: Mapping[str, Iterable[str]]) -> str:
+    """Text of a mosquitto ``acl_file`` enforcing v1 identities and group membership.
+
+    ``handsets`` maps a device id (which is also its MQTT username) to its group ids.
+    Every rule names explicit topics (no ``%u`` patterns), so a handset can publish
+    audio only into groups it belongs to and only under its own origin. Nothing is
+    granted to anonymous clients.
+    """
+    _level(gateway_user, "gateway user")
+    lines = [
+        "# mosquitto acl_file for PoC protocol v1, generated by pdtgw; do not edit by hand.",
+        "# Set allow_anonymous false. Username = device id; nothing is granted to anonymous.",
+        "",
+        f"user {gateway_user}",
+        f"topic readwrite {ROOT}/#",
+    ]
+    for device, groups in handsets.items():
+        _level(device, "device id")
+        if device == gateway_user:
+            raise OurError(f"handset {device!r} has the gateway's username")
+        lines += [
+            "",
+            f"user {device}",
+            f"topic write {ROOT}/dev/{device}/presence",
+            f"topic write {ROOT}/dev/{device}/up/#",
+            f"topic read {ROOT}/dev/{device}/down/#",
+            f"topic read {ROOT}/dev/+/presence",
+        ]
+        for group in dict.fromkeys(groups):  # de-duplicated, order kept
+            _level(group, "group id")
+            lines += [
+                f"topic read {ROOT}/grp/{group}/#",
+                f"topic write {ROOT}/grp/{group}/audio/{device}",
+            ]
+    return "\n".join(lines) + "\n"
