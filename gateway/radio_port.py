@@ -1,0 +1,190 @@
+"""One donor radio: its control driver and its two audio paths, with the safety rules.
+
+TX path (PoC -> radio):  decoded PCM at the Opus rate -> resample -> lead gate -> sound card.
+RX path (radio -> PoC):  sound card -> half-duplex gate -> resample -> 20 ms framer -> sink.
+
+Safety lives here because this is where PTT and audio meet: the radio is keyed only for a
+talk, unkeyed after the output drained plus a tail, never left keyed past the time-out
+timer, and nothing captured while we transmit (plus a guard after unkey) goes to the PoC side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Callable
+
+import numpy as np
+
+from .media.devices import CaptureStream, PlaybackStream
+from .media.resample import Framer, Resampler
+from .pdt350.driver import RadioDriver, RadioEvent
+
+log = logging.getLogger(__name__)
+
+RxSink = Callable[[np.ndarray, float], None]
+
+
+class RadioPort:
+    def __init__(self, name: str, driver: RadioDriver, *, input_device: str | int, output_device: str | int,
+                 card_rate: int, codec_rate: int, frame_ms: int = 20, lead_ms: int = 40, tail_ms: int = 60,
+                 tot_s: float = 120.0, rx_guard_ms: int = 300) -> None:
+        self.name = name
+        self.driver = driver
+        self.card_rate = card_rate
+        self.codec_rate = codec_rate
+        self.lead_s = lead_ms / 1000
+        self.tail_s = tail_ms / 1000
+        self.tot_s = tot_s
+        self.rx_guard_s = rx_guard_ms / 1000
+        self.playback = PlaybackStream(output_device, card_rate)
+        self.capture = CaptureStream(input_device, card_rate, self._on_capture)
+        self._tx_resampler = Resampler(codec_rate, card_rate)
+        self._rx_resampler = Resampler(card_rate, codec_rate)
+        self._rx_framer = Framer(codec_rate * frame_ms // 1000)
+        self._rx_sink: RxSink | None = None
+        self.rx_owner: object | None = None  # the talk group bridge the radio's RX audio belongs to
+        self._rx_block_t = 0.0
+        self.tx_group: int | None = None  # talk group we transmit on (keyed or keying)
+        self._tx_open_at: float | None = None  # loop time when TX audio may flow (after lead)
+        self._tx_pending: list[np.ndarray] = []
+        self._unkey_task: asyncio.Task[None] | None = None
+        self._tot_handle: asyncio.TimerHandle | None = None
+        self._muted_until = 0.0
+        self.counters = {"keys": 0, "unkeys": 0, "tot_expired": 0, "rx_blocks_muted": 0, "key_failures": 0}
+        self.on_tot: Callable[[], None] | None = None
+
+    # --- lifecycle -------------------------------------------------------------------
+    async def start(self, on_event: Callable[[RadioEvent], None], audio_timeout: float = 8.0) -> None:
+        """Bring the control link up (the driver unkeys first), then prove both audio paths flow."""
+        await self.driver.start(on_event)
+        self.playback.start()
+        self.capture.start()
+        await self.playback.wait_running(audio_timeout)
+        await self.capture.wait_running(audio_timeout)
+
+    async def close(self) -> None:
+        """Unkey first, then release everything; safe to call twice."""
+        self._cancel_tot()
+        if self._unkey_task is not None:
+            self._unkey_task.cancel()
+        self.playback.clear()
+        try:
+            await self.driver.close()
+        finally:
+            self.tx_group = None
+            self.playback.close()
+            self.capture.close()
+
+    # --- TX: PoC -> radio ------------------------------------------------------------
+    @property
+    def transmitting(self) -> bool:
+        return self.tx_group is not None
+
+    async def key(self, talk_group: int) -> None:
+        """Key for ``talk_group``; re-keying the same group during the tail just cancels the unkey."""
+        loop = asyncio.get_running_loop()
+        if self._unkey_task is not None and not self._unkey_task.done() and self.tx_group == talk_group:
+            self._unkey_task.cancel()
+            self._unkey_task = None
+            self._arm_tot()
+            return
+        if self._unkey_task is not None:
+            await asyncio.shield(self._unkey_task)
+        self.tx_group = talk_group
+        self._tx_open_at = None
+        self._muted_until = float("inf")
+        try:
+            await self.driver.key(talk_group)
+        except Exception:
+            self.counters["key_failures"] += 1
+            self.tx_group = None
+            self._muted_until = loop.time() + self.rx_guard_s
+            await self.driver.unkey()
+            raise
+        self.counters["keys"] += 1
+        self._tx_open_at = loop.time() + self.lead_s
+        self._arm_tot()
+        if self.lead_s > 0:
+            loop.call_later(self.lead_s, self._open_tx)
+        else:
+            self._open_tx()
+
+    def _open_tx(self) -> None:
+        pending, self._tx_pending = self._tx_pending, []
+        for pcm in pending:
+            self.playback.write(pcm)
+
+    def play(self, pcm_codec_rate: np.ndarray) -> None:
+        """Queue decoded PoC audio for the radio; held back until the TX lead has passed."""
+        if self.tx_group is None:
+            return
+        pcm = self._tx_resampler.process(pcm_codec_rate)
+        loop = asyncio.get_running_loop()
+        if self._tx_open_at is None or loop.time() < self._tx_open_at:
+            self._tx_pending.append(pcm)
+        else:
+            self.playback.write(pcm)
+
+    def end_transmission(self) -> None:
+        """The talk ended: drain, hold the tail, unkey (in the background, idempotent)."""
+        if self.tx_group is None or (self._unkey_task is not None and not self._unkey_task.done()):
+            return
+        self._unkey_task = asyncio.create_task(self._drain_and_unkey(), name=f"unkey-{self.name}")
+
+    async def _drain_and_unkey(self) -> None:
+        self._open_tx()
+        self.playback.write(self._tx_resampler.flush())
+        drained = await self.playback.wait_drained(timeout=5.0)
+        if not drained:
+            log.warning("%s: TX audio did not drain; unkeying anyway", self.name)
+            self.playback.clear()
+        await asyncio.sleep(self.playback.latency_s + self.tail_s)
+        await self.unkey_now()
+
+    async def unkey_now(self) -> None:
+        self._cancel_tot()
+        self.playback.clear()
+        self._tx_pending.clear()
+        self.tx_group = None
+        self._tx_open_at = None
+        self._muted_until = asyncio.get_running_loop().time() + self.rx_guard_s
+        await self.driver.unkey()
+        self.counters["unkeys"] += 1
+
+    def _arm_tot(self) -> None:
+        self._cancel_tot()
+        self._tot_handle = asyncio.get_running_loop().call_later(self.tot_s, self._tot_expired)
+
+    def _cancel_tot(self) -> None:
+        if self._tot_handle is not None:
+            self._tot_handle.cancel()
+            self._tot_handle = None
+
+    def _tot_expired(self) -> None:
+        self.counters["tot_expired"] += 1
+        log.warning("%s: transmit time-out (%.0f s): unkeying", self.name, self.tot_s)
+        asyncio.create_task(self.unkey_now())
+        if self.on_tot is not None:
+            self.on_tot()
+
+    # --- RX: radio -> PoC --------------------------------------------------------------
+    def open_rx(self, sink: RxSink) -> None:
+        self._rx_framer.clear()
+        self._rx_sink = sink
+
+    def close_rx(self) -> np.ndarray | None:
+        """Stop feeding the sink; returns the last partial frame padded with silence."""
+        self._rx_sink = None
+        return self._rx_framer.flush()
+
+    def _on_capture(self, pcm: np.ndarray, t_first: float) -> None:
+        if self._rx_sink is None:
+            return
+        if self.transmitting or t_first < self._muted_until:
+            # Half duplex: our own TX, its echo or the squelch tail never goes back to PoC.
+            self.counters["rx_blocks_muted"] += 1
+            return
+        frames = self._rx_framer.push(self._rx_resampler.process(pcm))
+        for frame in frames:
+            self._rx_sink(frame, t_first)

@@ -1,0 +1,104 @@
+"""End to end: handset <-> gateway <-> emulated radio, on the shipped demo config."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from gateway.media.wav import read_wav
+from gateway.poc import messages as msg
+from gateway.scenarios import handset_talks_to_radio, radio_call_to_handsets
+from gateway.testbed import ROOT, Testbed
+
+SPEECH = ROOT / "tests" / "data" / "speech"
+
+
+def speech(name: str) -> np.ndarray:
+    return read_wav(SPEECH / name, 16000)[1]
+
+
+async def test_handset_to_radio_keys_plays_and_unkeys(record_property: pytest.RecordProperty) -> None:
+    async with Testbed() as tb:
+        hs = await tb.handset("hs-gate-1")
+        result = await handset_talks_to_radio(tb, hs, "school-gates", speech("pesq_speech_16k_male.wav"))
+        assert result.granted, result.deny_reason
+        assert result.talk_group == 9990
+        assert result.keyed_at is not None and result.unkeyed_at is not None, "radio was never keyed/unkeyed"
+        print(f"handset->radio PESQ-NB {result.pesq_nb:.2f}, keyed {result.keyed_before_audio_ms:.0f} ms before audio,"
+              f" unkeyed {result.unkey_after_audio_ms:.0f} ms after, delay p50 {np.median(result.latencies_ms):.1f} ms")
+        record_property("pesq_nb_poc_to_radio", result.pesq_nb)
+        assert result.pesq_nb >= 3.5
+        assert result.keyed_before_audio_ms > 0, "audio reached the radio before it was keyed"
+        assert 0 < result.unkey_after_audio_ms <= 500
+        assert not tb.radio.keyed
+
+
+async def test_radio_call_reaches_both_gate_handsets_only(record_property: pytest.RecordProperty) -> None:
+    async with Testbed() as tb:
+        gate1, gate2 = await tb.handset("hs-gate-1"), await tb.handset("hs-gate-2")
+        market = await tb.handset("hs-market-1")
+        await asyncio.sleep(0.3)
+        result = await radio_call_to_handsets(tb, 2344235, 9990, speech("cmu_arctic_axb_a0004_16k_female.wav"), 16000,
+                                              [gate1, gate2], [market])
+        assert set(result.heard) == {"hs-gate-1", "hs-gate-2"}, f"heard by {sorted(result.heard)}"
+        assert result.silent == ["hs-market-1"]
+        for device, heard in result.heard.items():
+            print(f"radio->{device} PESQ-NB {heard.pesq_nb:.2f}, talker {heard.talker}, "
+                  f"delay p50 {np.median(heard.latencies_ms):.1f} ms")
+            record_property(f"pesq_nb_radio_to_{device}", heard.pesq_nb)
+            assert heard.talker == "2344235"
+            assert heard.pesq_nb >= 3.5
+        # the retained floor state ends idle
+        await asyncio.sleep(0.3)
+        assert isinstance(gate1.floor["school-gates"], msg.GroupFloorIdle)
+
+
+async def test_floor_request_during_radio_call_is_denied_then_granted() -> None:
+    async with Testbed() as tb:
+        gate1 = await tb.handset("hs-gate-1")
+        call = asyncio.create_task(tb.radio.play_call(2344235, 9990, speech("cmu_arctic_axb_a0004_16k_female.wav"), 16000))
+        await asyncio.sleep(0.8)
+        reply, _ = await gate1.request_floor("school-gates")
+        assert isinstance(reply, msg.FloorDeny)
+        assert reply.reason == "radio_busy"
+        assert "2344235" in reply.detail
+        await call
+        await asyncio.sleep(0.2)
+        reply, stream = await gate1.request_floor("school-gates")
+        assert isinstance(reply, msg.FloorGrant)
+        await gate1.talk("school-gates", stream, speech("pesq_speech_16k_male.wav")[:8000])
+        for _ in range(100):
+            if tb.radio.transmissions and not tb.radio.keyed:
+                break
+            await asyncio.sleep(0.05)
+        assert len(tb.radio.transmissions) == 1 and not tb.radio.keyed
+
+
+async def test_S03_killed_handset_does_not_hold_the_radio_keyed() -> None:
+    async with Testbed() as tb:
+        hs = await tb.handset("hs-gate-1")
+        reply, stream = await hs.request_floor("school-gates")
+        assert isinstance(reply, msg.FloorGrant)
+        sent = await hs.talk("school-gates", stream, speech("pesq_speech_16k_male.wav"), send_end=False,
+                             stop_after_s=1.0)
+        await hs.kill()  # no END frame, no release, no goodbye
+        last_frame = sent[-1]
+        loop = asyncio.get_running_loop()
+        while tb.radio.keyed and loop.time() - last_frame < 3.0:
+            await asyncio.sleep(0.01)
+        assert tb.radio.transmissions, "the radio was never keyed"
+        unkeyed_at = tb.radio.transmissions[0].unkeyed_at
+        assert unkeyed_at is not None, "radio still keyed 3 s after the handset died"
+        print(f"radio unkeyed {1000 * (unkeyed_at - last_frame):.0f} ms after the dead handset's last frame")
+        assert unkeyed_at - last_frame <= 1.5
+
+
+async def test_handset_outside_group_is_not_member() -> None:
+    async with Testbed() as tb:
+        market = await tb.handset("hs-market-1")
+        market.groups.append("school-gates")  # a misbehaving handset asks for a group it is not in
+        reply, _ = await market.request_floor("school-gates")
+        assert isinstance(reply, msg.FloorDeny) and reply.reason == "not_member"
+        assert not tb.radio.transmissions
