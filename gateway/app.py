@@ -15,7 +15,7 @@ from typing import Any
 
 from .bridge import Member, TalkGroupBridge
 from .config import GatewayConfig
-from .pdt350.driver import CallState, LinkDown, RadioEvent, ReceiveCall
+from .pdt350.driver import CallState, LinkDown, LinkUp, RadioEvent, ReceiveCall
 from .pdt350.registry import driver_class
 from .poc import messages as msg
 from .poc import topics
@@ -184,6 +184,13 @@ class Gateway:
                          event.state.value)
                 bridge.radio_call_ended()
         elif isinstance(event, LinkDown):
-            log.error("radio %s: control link lost: %s", radio, event.reason)
+            self.ports[radio].link_up = False
+            if self.ready:
+                log.error("radio %s: control link lost: %s", radio, event.reason)
+            else:
+                log.info("radio %s: control link closed: %s", radio, event.reason)
+        elif isinstance(event, LinkUp):
+            self.ports[radio].link_up = True
+            log.info("radio %s: control link up", radio)
         else:
             log.debug("radio %s: %s", radio, event)

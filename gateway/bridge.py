@@ -116,6 +116,10 @@ class TalkGroupBridge:
             self._down(device, msg.FloorDeny(group=group, req=request.req, reason="not_member",
                                              detail=f"{device} is not a member of group {group}"))
             return
+        if not self.port.link_up:
+            self._down(device, msg.FloorDeny(group=group, req=request.req, reason="radio_unavailable",
+                                             detail=f"radio {self.port.name} control link is down"))
+            return
         busy = self._port_busy_detail()
         if busy is not None and self.floor.holder != device:
             self._down(device, msg.FloorDeny(group=group, req=request.req, reason="radio_busy", detail=busy))

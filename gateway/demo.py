@@ -50,6 +50,8 @@ async def _demo(config: Path, out: Path) -> int:
             f"unkeyed {up.unkey_after_audio_ms:.0f} ms after the last")
         write_wav(out / "radio_tx_from_hs-gate-1.wav", 16000, up.recording if up.recording is not None else [])
 
+        await asyncio.sleep(0.5)  # an officer answers half a second later
+
         # 2. an officer calls; gate handsets hear him; a guard is refused while he talks
         _, officer_speech = read_wav(SPEECH / "cmu_arctic_axb_a0004_16k_female.wav", 16000)
         say("radio 2344235 calls talk group 9990 (a 2.8 s recording over the air) ...")

@@ -43,6 +43,7 @@ class RadioPort:
         self._rx_resampler = Resampler(card_rate, codec_rate)
         self._rx_framer = Framer(codec_rate * frame_ms // 1000)
         self._rx_sink: RxSink | None = None
+        self.link_up = False  # the control link to the radio (set from driver events)
         self.rx_owner: object | None = None  # the talk group bridge the radio's RX audio belongs to
         self._rx_block_t = 0.0
         self.tx_group: int | None = None  # talk group we transmit on (keyed or keying)
@@ -58,6 +59,7 @@ class RadioPort:
     async def start(self, on_event: Callable[[RadioEvent], None], audio_timeout: float = 8.0) -> None:
         """Bring the control link up (the driver unkeys first), then prove both audio paths flow."""
         await self.driver.start(on_event)
+        self.link_up = True
         self.playback.start()
         self.capture.start()
         await self.playback.wait_running(audio_timeout)
@@ -170,8 +172,15 @@ class RadioPort:
 
     # --- RX: radio -> PoC --------------------------------------------------------------
     def open_rx(self, sink: RxSink) -> None:
+        """Feed RX audio to ``sink`` from now on.
+
+        The radio reported a call with a caller ID, so what follows is a real call, not our
+        own squelch tail: the post-TX guard ends here instead of clipping the caller's first words.
+        """
         self._rx_framer.clear()
         self._rx_sink = sink
+        if not self.transmitting:
+            self._muted_until = min(self._muted_until, asyncio.get_running_loop().time())
 
     def close_rx(self) -> np.ndarray | None:
         """Stop feeding the sink; returns the last partial frame padded with silence."""
