@@ -139,3 +139,10 @@ class Testbed:
             await self.radio.close()
         if self.broker is not None:
             self.broker.stop()
+
+
+def speech(name: str, rate: int = 16000):  # type: ignore[no-untyped-def]
+    """A vendored real speech recording (tests/data/speech/) as int16 mono at ``rate``."""
+    from .media.wav import read_wav
+
+    return read_wav(ROOT / "tests" / "data" / "speech" / name, rate)[1]

@@ -50,7 +50,8 @@ class HeardStream:
 
 class Handset:
     def __init__(self, device: str, password: str, broker_url: str, groups: list[str], *, name: str | None = None,
-                 opus_rate: int = 16000, opus_bitrate: int = 24000, frame_ms: int = 20) -> None:
+                 opus_rate: int = 16000, opus_bitrate: int = 24000, frame_ms: int = 20,
+                 ca_file: str | None = None) -> None:
         self.device = device
         self.groups = list(groups)
         self.name = name or device
@@ -61,7 +62,7 @@ class Handset:
         self.link = MqttLink(LinkSettings(
             url=broker_url, username=device, password=password, client_id=device,
             will_topic=topics.presence_topic(device), will_payload=msg.Presence(state="offline").to_bytes(),
-            subscriptions=topics.handset_subscriptions(device, groups)), self._on_message, self._on_connected)
+            ca_file=ca_file, subscriptions=topics.handset_subscriptions(device, groups)), self._on_message, self._on_connected)
         self.floor: dict[str, msg.GroupFloorIdle | msg.GroupFloorTaken] = {}
         self.floor_log: list[tuple[float, str, msg.GroupFloorIdle | msg.GroupFloorTaken]] = []
         self.heard: list[HeardStream] = []

@@ -7,16 +7,9 @@ import asyncio
 import numpy as np
 import pytest
 
-from gateway.media.wav import read_wav
 from gateway.poc import messages as msg
 from gateway.scenarios import handset_talks_to_radio, radio_call_to_handsets
-from gateway.testbed import ROOT, Testbed
-
-SPEECH = ROOT / "tests" / "data" / "speech"
-
-
-def speech(name: str) -> np.ndarray:
-    return read_wav(SPEECH / name, 16000)[1]
+from gateway.testbed import Testbed, speech
 
 
 async def test_handset_to_radio_keys_plays_and_unkeys(record_property: pytest.RecordProperty) -> None:
