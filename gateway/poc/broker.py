@@ -38,6 +38,8 @@ max_queued_bytes 1048576
 message_size_limit 65536
 max_keepalive 600
 persistent_client_expiration 1d
+# Small control messages (floor grant) must not wait ~40 ms for Nagle + delayed ACK.
+set_tcp_nodelay true
 """
 
 
