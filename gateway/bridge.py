@@ -20,6 +20,7 @@ import numpy as np
 from .errors import PeerError
 from .floor import (FloorControl, FloorDenied, FloorGranted, FloorReleased, FloorRevoked, FloorTaken,
                     RadioCollision, ReleaseCause, TalkerKind)
+from .tasks import spawn
 from .media.opus import OpusDecoder, OpusEncoder
 from .poc import messages as msg
 from .poc import topics
@@ -200,7 +201,7 @@ class TalkGroupBridge:
                                                         req=event.req, stream=event.stream))
                 self._decoder = None
                 if self._key_task is None or self._key_task.done():
-                    self._key_task = asyncio.create_task(self._key(event.device, event.stream))
+                    self._key_task = spawn(self._key(event.device, event.stream), name=f"key-{self.name}")
                 publish = True
                 log.info("[%s] floor granted to %s (stream %d)", self.name, event.device, event.stream)
             elif isinstance(event, FloorDenied):

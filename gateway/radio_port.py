@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy as np
 
+from .tasks import spawn
 from .media.devices import CaptureStream, PlaybackStream
 from .media.resample import Framer, Resampler
 from .pdt350.driver import RadioDriver, RadioEvent
@@ -132,7 +133,7 @@ class RadioPort:
         """The talk ended: drain, hold the tail, unkey (in the background, idempotent)."""
         if self.tx_group is None or (self._unkey_task is not None and not self._unkey_task.done()):
             return
-        self._unkey_task = asyncio.create_task(self._drain_and_unkey(), name=f"unkey-{self.name}")
+        self._unkey_task = spawn(self._drain_and_unkey(), name=f"unkey-{self.name}")
 
     async def _drain_and_unkey(self) -> None:
         self._open_tx()
@@ -166,7 +167,7 @@ class RadioPort:
     def _tot_expired(self) -> None:
         self.counters["tot_expired"] += 1
         log.warning("%s: transmit time-out (%.0f s): unkeying", self.name, self.tot_s)
-        asyncio.create_task(self.unkey_now())
+        spawn(self.unkey_now(), name=f"tot-unkey-{self.name}")
         if self.on_tot is not None:
             self.on_tot()
 

@@ -28,7 +28,7 @@ async def test_handset_to_radio_keys_plays_and_unkeys(record_property: pytest.Re
         assert not tb.radio.keyed
 
 
-async def test_radio_call_reaches_both_gate_handsets_only(record_property: pytest.RecordProperty) -> None:
+async def test_S09_radio_call_reaches_both_gate_handsets_only_and_fast(record_property: pytest.RecordProperty) -> None:
     async with Testbed() as tb:
         gate1, gate2 = await tb.handset("hs-gate-1"), await tb.handset("hs-gate-2")
         market = await tb.handset("hs-market-1")
@@ -43,6 +43,8 @@ async def test_radio_call_reaches_both_gate_handsets_only(record_property: pytes
             record_property(f"pesq_nb_radio_to_{device}", heard.pesq_nb)
             assert heard.talker == "2344235"
             assert heard.pesq_nb >= 3.5
+            # S-09: the first syllable is on the handsets within 300 ms of leaving the radio
+            assert heard.latencies_ms and heard.latencies_ms[0] < 300
         # the retained floor state ends idle
         await asyncio.sleep(0.3)
         assert isinstance(gate1.floor["school-gates"], msg.GroupFloorIdle)

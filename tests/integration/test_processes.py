@@ -74,7 +74,7 @@ async def test_handset_command_talks_through_a_running_gateway(tmp_path: Path) -
         assert tb.radio.transmissions[0].talk_group == 9990
 
 
-def test_check_config_command_names_line_and_key(tmp_path: Path) -> None:
+def test_S20_misspelt_key_is_an_error_naming_line_and_key(tmp_path: Path) -> None:
     good = subprocess.run([*PDTGW, "check-config", str(ROOT / "configs" / "demo.yaml")], capture_output=True, text=True)
     assert good.returncode == 0 and "OK" in good.stdout
     bad = tmp_path / "bad.yaml"
@@ -92,3 +92,37 @@ def test_run_refuses_a_broken_config(tmp_path: Path) -> None:
     result = subprocess.run([*PDTGW, "run", str(bad)], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert "'pdt9' is not a defined radio" in result.stderr
+
+
+async def test_unhandled_task_error_unkeys_and_stops_the_gateway() -> None:
+    from gateway.app import Gateway
+    from gateway.tasks import spawn
+
+    async with Testbed(start_gateway=False) as tb:
+        assert tb.config is not None
+        gateway = Gateway(tb.config)
+        runner = asyncio.create_task(gateway.run_forever())
+        try:
+            for _ in range(300):
+                if gateway.ready:
+                    break
+                await asyncio.sleep(0.05)
+            assert gateway.ready
+            hs = await tb.handset("hs-gate-1")
+            reply, stream = await hs.request_floor("school-gates")
+            assert isinstance(reply, msg.FloorGrant)
+            talk = asyncio.create_task(hs.talk("school-gates", stream, speech("pesq_speech_16k_male.wav")))
+            await asyncio.sleep(0.5)
+            assert tb.radio.keyed
+
+            async def broken() -> None:
+                raise RuntimeError("a bug in some task")
+
+            spawn(broken(), name="broken")
+            code = await asyncio.wait_for(runner, 10)
+            talk.cancel()
+        finally:
+            runner.cancel()
+        assert code == 1
+        assert not tb.radio.keyed
+        assert tb.radio.transmissions[0].unkeyed_at is not None
