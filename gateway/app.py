@@ -11,7 +11,7 @@ import asyncio
 import logging
 import signal
 import time
-from typing import Any
+from typing import Any, Callable
 
 from .bridge import Member, TalkGroupBridge
 from .config import GatewayConfig
@@ -21,6 +21,8 @@ from .poc import messages as msg
 from .poc import topics
 from .poc.link import LinkSettings, MqttLink
 from .radio_port import RadioPort
+from . import sdnotify
+from .tasks import spawn
 from .errors import GatewayError, PeerError
 
 log = logging.getLogger(__name__)
@@ -39,13 +41,14 @@ class Gateway:
         self._stopping = asyncio.Event()
         self._fatal: BaseException | None = None
         self.ready = False
+        self._supervisor: asyncio.Task[None] | None = None
 
     # --- construction ------------------------------------------------------------------
     def _build(self) -> None:
         cfg = self.config
         for radio in cfg.radios:
             driver = driver_class(radio.type)(radio.serial.url, baudrate=radio.serial.baudrate,
-                                              radio_id=radio.radio_id)
+                                              radio_id=radio.radio_id, transmit_timeout_s=radio.tx.timeout_s + 5)
             port = RadioPort(radio.id, driver, input_device=radio.audio.input, output_device=radio.audio.output,
                              card_rate=radio.audio.rate, codec_rate=cfg.audio.opus_rate, frame_ms=cfg.audio.frame_ms,
                              lead_ms=radio.tx.lead_ms, tail_ms=radio.tx.tail_ms, tot_s=radio.tx.timeout_s)
@@ -68,9 +71,18 @@ class Gateway:
                 idle_timeout_s=cfg.floor.idle_timeout_ms / 1000, max_talk_s=cfg.floor.max_talk_s,
                 opus_rate=cfg.audio.opus_rate, opus_bitrate=cfg.audio.opus_bitrate, frame_ms=cfg.audio.frame_ms)
             self.bridges.append(bridge)
+            port = self.ports[tg.radio]
+            port.on_tot = self._tot_handler(port)
             self._bridge_by_radio_group[(tg.radio, tg.pdt_group)] = bridge
             for group in tg.poc_groups:
                 self._bridge_by_poc_group[group] = bridge
+
+    def _tot_handler(self, port: RadioPort) -> "Callable[[], None]":
+        def expired() -> None:
+            for bridge in self.bridges:
+                if bridge.port is port:
+                    bridge.revoke_handset("talk_timeout")
+        return expired
 
     # --- lifecycle -----------------------------------------------------------------------
     async def start(self, connect_timeout: float = 15.0) -> None:
@@ -83,6 +95,33 @@ class Gateway:
         await self.link.wait_connected(connect_timeout)
         self.ready = True
         log.info("gateway %s ready: %d radio(s), %d talk group(s)", self.gateway_id, len(self.ports), len(self.bridges))
+        sdnotify.ready()
+        sdnotify.status(self.status_line())
+        self._supervisor = spawn(self._supervise(), name="supervisor")
+
+    def health(self) -> dict[str, object]:
+        """What is really up: the broker link and each radio's control link."""
+        return {"ready": self.ready,
+                "broker": self.link.status if self.link is not None else "not started",
+                "radios": {name: ("up" if port.link_up else "down") for name, port in self.ports.items()}}
+
+    def status_line(self) -> str:
+        h = self.health()
+        radios = ", ".join(f"{k} {v}" for k, v in h["radios"].items())  # type: ignore[union-attr]
+        return f"broker {h['broker']}; radio {radios}"
+
+    async def _supervise(self) -> None:
+        """Ping the systemd watchdog from the loop (a stuck loop stops the pings) and keep STATUS true."""
+        interval = sdnotify.watchdog_interval()
+        period = min(interval / 2, 5.0) if interval else 5.0
+        last = ""
+        while True:
+            sdnotify.watchdog()
+            line = self.status_line()
+            if line != last:
+                sdnotify.status(line)
+                last = line
+            await asyncio.sleep(period)
 
     async def _on_connected(self) -> None:
         assert self.link is not None
@@ -95,6 +134,9 @@ class Gateway:
     async def stop(self) -> None:
         """Unkey every radio first, then say goodbye on MQTT."""
         self.ready = False
+        sdnotify.stopping()
+        if self._supervisor is not None:
+            self._supervisor.cancel()
         for port in self.ports.values():
             try:
                 await port.close()

@@ -183,6 +183,15 @@ class TalkGroupBridge:
             return f"radio {port.name} is receiving a call on another talk group"
         return None
 
+    def revoke_handset(self, reason: str) -> None:
+        """The radio port cut the transmission (time-out): end the handset's talk too."""
+        device, stream = self.floor.holder, self.floor.stream
+        if self.floor.state.value != "handset" or device is None or stream is None:
+            return
+        self._down(device, msg.FloorRevoke(group=self._talk_group_of_stream or self.poc_groups[0], stream=stream,
+                                           reason=reason))  # type: ignore[arg-type]
+        self._handle(self.floor.release(device, stream, self._now()))
+
     # --- inputs from the radio ---------------------------------------------------------
     def radio_call_started(self, source: int) -> None:
         self.counters["radio_calls"] += 1

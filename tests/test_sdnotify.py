@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import os
 import socket
 from pathlib import Path
@@ -100,3 +102,32 @@ def test_watchdog_interval(monkeypatch: pytest.MonkeyPatch) -> None:
     for bad in ("0", "abc", "-5"):
         monkeypatch.setenv("WATCHDOG_USEC", bad)
         assert sdnotify.watchdog_interval() is None
+
+
+async def test_gateway_reports_ready_status_and_stopping_to_systemd(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The daemon side of Type=notify: READY=1 only after start-up, STATUS with real link states, STOPPING=1."""
+    import socket as _socket
+
+    from gateway.testbed import SoundRig, Testbed
+
+    SoundRig.ensure()
+    path = tmp_path / "notify.sock"
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    sock.setblocking(False)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+    monkeypatch.setenv("WATCHDOG_USEC", "2000000")
+    monkeypatch.delenv("WATCHDOG_PID", raising=False)
+    async with Testbed():
+        await asyncio.sleep(0.3)
+    messages = []
+    while True:
+        try:
+            messages.append(sock.recv(4096).decode())
+        except BlockingIOError:
+            break
+    sock.close()
+    assert messages[0] == "READY=1"
+    assert any(m.startswith("STATUS=broker connected; radio pdt1 up") for m in messages)
+    assert "WATCHDOG=1" in messages
+    assert messages[-1] == "STOPPING=1"

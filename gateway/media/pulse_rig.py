@@ -69,7 +69,8 @@ class PulseRig:
         for sink in SINKS:
             args.append(f"--load=module-null-sink sink_name={sink} rate=48000 channels=1")
         args.append("--load=module-native-protocol-unix")
-        env = {**os.environ, **self.env()}
+        env = {**{k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")},
+               **self.env()}
         result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout)
         if result.returncode != 0:
             raise PulseRigError(f"pulseaudio failed to start: {result.stderr.strip()}")

@@ -114,13 +114,16 @@ class EmulatedRadio:
             samples = np.concatenate([card.process(pcm), card.flush()])
             await self.link.incoming_call_start(source, talk_group)
             reported = loop.time()
-            self._speaker.write(samples)
-            on_air = loop.time() + self._speaker.latency_s
-            log.info("emulated radio %d: receiving call from %d on talk group %d (%.1f s)", self.radio_id, source,
-                     talk_group, len(pcm) / rate)
-            await self._speaker.wait_drained(timeout=len(samples) / self.card_rate + 5)
-            await asyncio.sleep(self._speaker.latency_s + hang_s)
-            await self.link.incoming_call_end(source, talk_group)
+            try:
+                self._speaker.write(samples)
+                on_air = loop.time() + self._speaker.latency_s
+                log.info("emulated radio %d: receiving call from %d on talk group %d (%.1f s)", self.radio_id,
+                         source, talk_group, len(pcm) / rate)
+                await self._speaker.wait_drained(timeout=len(samples) / self.card_rate + 5)
+                await asyncio.sleep(self._speaker.latency_s + hang_s)
+            finally:  # a call cut short (Ctrl-C) still ends on the air
+                self._speaker.clear()
+                await self.link.incoming_call_end(source, talk_group)
             call = ReceivedCall(source, talk_group, reported, on_air, loop.time())
             self.calls.append(call)
             return call

@@ -40,21 +40,24 @@ async def run_emulator(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+
+    async def play_calls() -> None:
+        await asyncio.sleep(args.call_delay)
+        for source, group, wav in calls:
+            rate, pcm = read_wav(wav)
+            call = await radio.play_call(source, group, pcm, rate)
+            print(f"played call from {source} on talk group {group} ({len(pcm) / rate:.1f} s, "
+                  f"{call.ended_at - call.reported_at:.1f} s on air)", flush=True)
+
+    player = asyncio.create_task(play_calls()) if calls else None
     try:
-        if calls:
-            await asyncio.sleep(args.call_delay)
-            for source, group, wav in calls:
-                rate, pcm = read_wav(wav)
-                call = await radio.play_call(source, group, pcm, rate)
-                print(f"played call from {source} on talk group {group} ({len(pcm) / rate:.1f} s, "
-                      f"{call.ended_at - call.reported_at:.1f} s on air)", flush=True)
-        if args.duration is not None:
-            try:
-                await asyncio.wait_for(stop.wait(), args.duration)
-            except asyncio.TimeoutError:
-                pass
-        elif not calls:
-            await stop.wait()
+        # run until Ctrl-C/SIGTERM, or --duration; a stop signal also interrupts a call being played
+        waiter = asyncio.create_task(stop.wait())
+        await asyncio.wait([waiter], timeout=args.duration)
+        waiter.cancel()
+        if player is not None and not player.done():
+            player.cancel()  # play_call reports the call's end on the way out
+            await asyncio.gather(player, return_exceptions=True)
     finally:
         if args.record_dir:
             out = Path(args.record_dir)

@@ -57,13 +57,15 @@ class HyteraDriver(RadioDriver):
         *,
         key_timeout_s: float = 2.0,
         connect_timeout_s: float = 5.0,
+        transmit_timeout_s: float = 120.0,
     ) -> None:
         self.serial_url = serial_url
         self.baudrate = baudrate
         self.radio_id = radio_id
         self.key_timeout_s = key_timeout_s
         self.connect_timeout_s = connect_timeout_s
-        self._session = HostSession(key_timeout_s=key_timeout_s)
+        # the session's own transmit time-out is the last line of defence behind the radio port's
+        self._session = HostSession(key_timeout_s=key_timeout_s, transmit_timeout_s=transmit_timeout_s)
         self._port: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._on_event: EventSink | None = None

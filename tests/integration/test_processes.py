@@ -126,3 +126,38 @@ async def test_unhandled_task_error_unkeys_and_stops_the_gateway() -> None:
         assert code == 1
         assert not tb.radio.keyed
         assert tb.radio.transmissions[0].unkeyed_at is not None
+
+
+async def test_emulate_radio_command_reports_a_call_to_a_real_driver(tmp_path: Path) -> None:
+    from gateway.pdt350.driver import CallState, ReceiveCall
+    from gateway.pdt350.hytera import HyteraDriver
+
+    wav = ROOT / "tests" / "data" / "speech" / "noizeus_sp11_8k_female.wav"
+    proc = await asyncio.create_subprocess_exec(
+        *PDTGW, "emulate-radio", "--radio-id", "2001", "--call", f"2344235:9990:{wav}", "--call-delay", "1.5",
+        "--duration", "8", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=dict(os.environ))
+    assert proc.stdout is not None
+    driver = None
+    try:
+        line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+        assert "serial url" in line, line
+        url = line.rsplit(" ", 1)[1].strip()
+        events: list[object] = []
+        driver = HyteraDriver(url, radio_id=2001)
+        await driver.start(events.append)
+        deadline = asyncio.get_running_loop().time() + 10
+        while asyncio.get_running_loop().time() < deadline:
+            calls = [e for e in events if isinstance(e, ReceiveCall)]
+            if any(c.state is CallState.ENDED for c in calls):
+                break
+            await asyncio.sleep(0.05)
+        calls = [e for e in events if isinstance(e, ReceiveCall)]
+        assert [c.state for c in calls][0] is CallState.STARTED
+        assert calls[-1].state is CallState.ENDED
+        assert {(c.source, c.target) for c in calls} == {(2344235, 9990)}
+    finally:
+        if driver is not None:
+            await driver.close()
+        proc.send_signal(signal.SIGINT)
+        await asyncio.wait_for(proc.wait(), 10)
+    assert proc.returncode == 0
