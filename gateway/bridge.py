@@ -129,6 +129,9 @@ class TalkGroupBridge:
         for event in events:
             if isinstance(event, FloorGranted):
                 self._talk_group_of_stream = group
+                # claim the transmitter in this same loop pass, before keying starts
+                claimed = self.port.claim(self.pdt_group)
+                assert claimed, "port busy was checked above"
         self._handle(events, group=group)
 
     def floor_release(self, device: str, release: msg.FloorRelease) -> None:
@@ -142,16 +145,23 @@ class TalkGroupBridge:
             self.counters["bad_frames"] += 1
             log.warning("bad audio frame from %s on group %s: %s", origin, group, exc)
             return
-        receiver = self._receivers.setdefault(origin, StreamReceiver())
-        reception = receiver.receive(frame)
+        lost = 0
+        if origin == self.floor.holder and frame.stream_id == self.floor.stream:
+            # Only frames that will be played keep the floor alive: duplicates, reordered and
+            # stale frames of the holder's stream are dropped before the floor sees them.
+            reception = self._receivers.setdefault(origin, StreamReceiver()).receive(frame)
+            if not reception.accepted:
+                self.counters["frames_dropped"] += 1
+                return
+            lost = reception.lost
         accepted, events = self.floor.audio(origin, frame.stream_id, frame.start, frame.end, self._now())
-        if not (accepted and reception.accepted):
+        if not accepted:
             self.counters["frames_dropped"] += 1
             self._handle(events)
             return
         self._relay_to_other_groups(group, payload)
         if self.port.transmitting and self.port.tx_group == self.pdt_group:
-            self._play(frame, reception.lost)
+            self._play(frame, lost)
         self._handle(events)
 
     def _play(self, frame: AudioFrame, lost: int) -> None:

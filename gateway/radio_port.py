@@ -27,6 +27,7 @@ RxSink = Callable[[np.ndarray, float], None]
 
 
 class RadioPort:
+    MAX_BACKLOG_S = 0.3  # TX audio queued beyond the lead; more is dropped, not played late
     def __init__(self, name: str, driver: RadioDriver, *, input_device: str | int, output_device: str | int,
                  card_rate: int, codec_rate: int, frame_ms: int = 20, lead_ms: int = 40, tail_ms: int = 60,
                  tot_s: float = 120.0, rx_guard_ms: int = 300) -> None:
@@ -51,9 +52,11 @@ class RadioPort:
         self._tx_open_at: float | None = None  # loop time when TX audio may flow (after lead)
         self._tx_pending: list[np.ndarray] = []
         self._unkey_task: asyncio.Task[None] | None = None
+        self._unkeying = False
         self._tot_handle: asyncio.TimerHandle | None = None
         self._muted_until = 0.0
-        self.counters = {"keys": 0, "unkeys": 0, "tot_expired": 0, "rx_blocks_muted": 0, "key_failures": 0}
+        self.counters = {"keys": 0, "unkeys": 0, "tot_expired": 0, "rx_blocks_muted": 0, "key_failures": 0,
+                         "tx_backlog_dropped": 0}
         self.on_tot: Callable[[], None] | None = None
 
     # --- lifecycle -------------------------------------------------------------------
@@ -84,19 +87,33 @@ class RadioPort:
     def transmitting(self) -> bool:
         return self.tx_group is not None
 
-    async def key(self, talk_group: int) -> None:
-        """Key for ``talk_group``; re-keying the same group during the tail just cancels the unkey."""
-        loop = asyncio.get_running_loop()
-        if self._unkey_task is not None and not self._unkey_task.done() and self.tx_group == talk_group:
-            self._unkey_task.cancel()
-            self._unkey_task = None
-            self._arm_tot()
-            return
-        if self._unkey_task is not None:
-            await asyncio.shield(self._unkey_task)
+    def claim(self, talk_group: int) -> bool:
+        """Reserve the transmitter for ``talk_group`` at once (at grant time, before keying).
+
+        Keying is asynchronous, so without a synchronous claim two talk groups sharing this
+        radio could both be granted in one loop pass and fight over PTT.
+        """
+        if self.tx_group is not None and self.tx_group != talk_group:
+            return False
         self.tx_group = talk_group
-        self._tx_open_at = None
         self._muted_until = float("inf")
+        return True
+
+    async def key(self, talk_group: int) -> None:
+        """Key for a claimed ``talk_group``; re-keying the same group during the tail cancels the unkey."""
+        loop = asyncio.get_running_loop()
+        if not self.claim(talk_group):
+            raise RuntimeError(f"radio {self.name} is claimed by talk group {self.tx_group}")
+        pending = self._unkey_task
+        if pending is not None and not pending.done():
+            if not self._unkeying:
+                pending.cancel()  # still draining or in the tail: stay keyed for the next talker
+                self._unkey_task = None
+                self._arm_tot()
+                return
+            await asyncio.shield(pending)  # PTT release already on its way: let it finish, then key again
+            self.claim(talk_group)
+        self._tx_open_at = None
         try:
             await self.driver.key(talk_group)
         except Exception:
@@ -123,6 +140,11 @@ class RadioPort:
         if self.tx_group is None:
             return
         pcm = self._tx_resampler.process(pcm_codec_rate)
+        queued = self.playback.queued_s + sum(len(p) for p in self._tx_pending) / self.card_rate
+        if queued > self.lead_s + self.MAX_BACKLOG_S:
+            # A handset sending faster than real time must not make the radio talk on after it stops.
+            self.counters["tx_backlog_dropped"] += 1
+            return
         loop = asyncio.get_running_loop()
         if self._tx_open_at is None or loop.time() < self._tx_open_at:
             self._tx_pending.append(pcm)
@@ -131,7 +153,9 @@ class RadioPort:
 
     def end_transmission(self) -> None:
         """The talk ended: drain, hold the tail, unkey (in the background, idempotent)."""
-        if self.tx_group is None or (self._unkey_task is not None and not self._unkey_task.done()):
+        if self._unkey_task is not None and not self._unkey_task.done():
+            return
+        if self.tx_group is None and not self.driver.keyed:
             return
         self._unkey_task = spawn(self._drain_and_unkey(), name=f"unkey-{self.name}")
 
@@ -143,7 +167,11 @@ class RadioPort:
             log.warning("%s: TX audio did not drain; unkeying anyway", self.name)
             self.playback.clear()
         await asyncio.sleep(self.playback.latency_s + self.tail_s)
-        await self.unkey_now()
+        self._unkeying = True  # from here on the release is not cancelled by a new talker
+        try:
+            await self.unkey_now()
+        finally:
+            self._unkeying = False
 
     async def unkey_now(self) -> None:
         self._cancel_tot()

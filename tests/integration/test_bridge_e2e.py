@@ -97,3 +97,52 @@ async def test_handset_outside_group_is_not_member() -> None:
         reply, _ = await market.request_floor("school-gates")
         assert isinstance(reply, msg.FloorDeny) and reply.reason == "not_member"
         assert not tb.radio.transmissions
+
+
+async def test_duplicate_frames_do_not_keep_the_radio_keyed() -> None:
+    """100 copies of one START frame: only the first is played, so the floor idles out 0.5 s after it."""
+    from gateway.media.opus import OpusEncoder
+    from gateway.poc import topics
+    from gateway.poc.frames import AudioFrame
+
+    async with Testbed() as tb:
+        hs = await tb.handset("hs-gate-1")
+        reply, stream = await hs.request_floor("school-gates")
+        assert isinstance(reply, msg.FloorGrant)
+        payload = OpusEncoder().encode(speech("pesq_speech_16k_male.wav")[:320])
+        frame = AudioFrame(stream_id=stream, seq=0, timestamp=0, payload=payload, start=True).encode()
+        loop = asyncio.get_running_loop()
+        first = loop.time()
+        for _ in range(100):  # 2 s of the same frame
+            hs.link.publish_nowait(topics.group_audio_topic("school-gates", "hs-gate-1"), frame)
+            await asyncio.sleep(0.02)
+        assert tb.radio.transmissions, "the radio was never keyed"
+        unkeyed = tb.radio.transmissions[0].unkeyed_at
+        assert unkeyed is not None and unkeyed - first < 1.2, "duplicates kept the radio keyed"
+
+
+async def test_audio_faster_than_real_time_is_dropped_not_played_late() -> None:
+    """60 ms packets every 20 ms (3x real time): the radio unkeys soon after END, not seconds later."""
+    from gateway.media.opus import OpusEncoder
+    from gateway.poc import topics
+    from gateway.poc.frames import AudioFrame
+
+    async with Testbed() as tb:
+        hs = await tb.handset("hs-gate-1")
+        reply, stream = await hs.request_floor("school-gates")
+        assert isinstance(reply, msg.FloorGrant)
+        encoder = OpusEncoder(16000, 24000, frame_ms=60)
+        pcm = speech("pesq_speech_16k_male.wav")
+        topic = topics.group_audio_topic("school-gates", "hs-gate-1")
+        n = 100
+        for i in range(n):
+            chunk = pcm[(i * 960) % (len(pcm) - 960):][:960]
+            frame = AudioFrame(stream_id=stream, seq=i, timestamp=i * 2880, payload=encoder.encode(chunk),
+                               start=i == 0, end=i == n - 1)
+            hs.link.publish_nowait(topic, frame.encode())
+            await asyncio.sleep(0.02)
+        end = asyncio.get_running_loop().time()
+        while tb.radio.keyed and asyncio.get_running_loop().time() - end < 6:
+            await asyncio.sleep(0.02)
+        unkeyed = tb.radio.transmissions[0].unkeyed_at
+        assert unkeyed is not None and unkeyed - end < 1.0, f"radio talked on {unkeyed and unkeyed - end:.1f} s after END"
