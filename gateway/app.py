@@ -69,7 +69,8 @@ class Gateway:
                 name=tg.id, gateway_id=self.gateway_id, pdt_group=tg.pdt_group, poc_groups=list(tg.poc_groups),
                 port=self.ports[tg.radio], link=self.link, members=members,
                 idle_timeout_s=cfg.floor.idle_timeout_ms / 1000, max_talk_s=cfg.floor.max_talk_s,
-                opus_rate=cfg.audio.opus_rate, opus_bitrate=cfg.audio.opus_bitrate, frame_ms=cfg.audio.frame_ms)
+                opus_rate=cfg.audio.opus_rate, opus_bitrate=cfg.audio.opus_bitrate, frame_ms=cfg.audio.frame_ms,
+                start_timeout_s=cfg.floor.start_timeout_ms / 1000)
             self.bridges.append(bridge)
             port = self.ports[tg.radio]
             port.on_tot = self._tot_handler(port)

@@ -43,7 +43,7 @@ class Member:
 class TalkGroupBridge:
     def __init__(self, *, name: str, gateway_id: str, pdt_group: int, poc_groups: list[str], port: "RadioPort",
                  link: "MqttLink", members: dict[str, Member], idle_timeout_s: float, max_talk_s: float,
-                 opus_rate: int, opus_bitrate: int, frame_ms: int) -> None:
+                 opus_rate: int, opus_bitrate: int, frame_ms: int, start_timeout_s: float = 2.0) -> None:
         self.name = name
         self.gateway_id = gateway_id
         self.pdt_group = pdt_group
@@ -51,7 +51,7 @@ class TalkGroupBridge:
         self.port = port
         self.link = link
         self.members = members
-        self.floor = FloorControl(idle_timeout=idle_timeout_s, max_talk=max_talk_s)
+        self.floor = FloorControl(idle_timeout=idle_timeout_s, max_talk=max_talk_s, start_timeout=start_timeout_s)
         self._timer: asyncio.TimerHandle | None = None
         self._opus_rate = opus_rate
         self._opus_bitrate = opus_bitrate
@@ -143,7 +143,9 @@ class TalkGroupBridge:
             frame = AudioFrame.decode(payload)
         except PeerError as exc:
             self.counters["bad_frames"] += 1
-            log.warning("bad audio frame from %s on group %s: %s", origin, group, exc)
+            if self.counters["bad_frames"] % 100 == 1:  # first, then every 100th: no log flood
+                log.warning("bad audio frame from %s on group %s: %s (%d bad frames so far)", origin, group, exc,
+                            self.counters["bad_frames"])
             return
         lost = 0
         if origin == self.floor.holder and frame.stream_id == self.floor.stream:
@@ -174,7 +176,8 @@ class TalkGroupBridge:
                 pcm = self._decoder.decode(frame.payload)
             except PeerError as exc:
                 self.counters["bad_opus"] += 1
-                log.warning("talk group %s: %s", self.name, exc)
+                if self.counters["bad_opus"] % 100 == 1:
+                    log.warning("talk group %s: %s (%d so far)", self.name, exc, self.counters["bad_opus"])
                 pcm = self._decoder.conceal()
             self.port.play(pcm)
             self.counters["frames_to_radio"] += 1

@@ -232,6 +232,7 @@ class AudioConfig(_Model):
 
 class FloorConfig(_Model):
     idle_timeout_ms: Annotated[int, Field(ge=100, le=5000)] = 500
+    start_timeout_ms: Annotated[int, Field(ge=100, le=10000)] = 2000  # grant -> first frame (4G round trip)
     max_talk_s: Annotated[int, Field(ge=5, le=600)] = 60
 
 
@@ -661,6 +662,19 @@ def _cross_problems(data: dict[str, Any], line_of: Callable[[Loc], int]) -> list
                 problems.append((loc, f"poc group {gid!r} is already joined to {where}"))
             else:
                 joined[gid] = (i, tg.id)
+
+    floor_raw = data.get("floor")
+    try:
+        floor = FloorConfig.model_validate(floor_raw if isinstance(floor_raw, dict) else {})
+    except ValidationError:
+        floor = None  # its own problems are reported by the model
+    for i, radio in _valid_items(lists["radios"], RadioConfig):
+        if floor is not None and floor.max_talk_s > radio.tx.timeout_s:
+            where: Loc = ("floor", "max_talk_s") if isinstance(floor_raw, dict) and "max_talk_s" in floor_raw \
+                else ("radios", i, "tx")
+            problems.append((where, f"max_talk_s {floor.max_talk_s} s is longer than radio {radio.id!r}'s "
+                                    f"tx.timeout_s {radio.tx.timeout_s} s: the radio would cut talks the floor "
+                                    "still allows (make max_talk_s <= timeout_s)"))
 
     for i, handset in _valid_items(lists["handsets"], HandsetConfig):
         seen: set[str] = set()

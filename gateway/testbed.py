@@ -7,6 +7,7 @@ Hytera HRNP/HDAP, libopus) that a technician's site uses, minus the radio and th
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import secrets
@@ -38,6 +39,7 @@ class SoundRig:
             rig.start()
             rig.apply()
             cls._rig = rig
+            atexit.register(cls.stop)  # never leave a sound server behind
         return cls._rig
 
     @classmethod

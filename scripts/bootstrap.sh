@@ -36,7 +36,10 @@ if [ ! -x .venv/bin/python ]; then
 fi
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "bootstrap: installing Python packages into .venv"
-  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e ".[test]"
+  # (this machine's pip config may point at extra local indexes; their "ignored" notes are noise)
+  .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+  .venv/bin/python -m pip install -q -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
+  .venv/bin/python -c "import gateway, opuslib, sounddevice, pesq, aiomqtt" >/dev/null 2>&1 || \
+    .venv/bin/python -m pip install -e ".[test]"   # show the real error if the quiet install failed
   touch "$stamp"
 fi
