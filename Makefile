@@ -1,7 +1,7 @@
 # The two README commands: `make demo` and `make test`. Each installs what it needs.
 PY := .venv/bin/python
 
-.PHONY: demo test bench check-config bootstrap clean
+.PHONY: demo test lint bench check-config bootstrap clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -9,8 +9,12 @@ bootstrap:
 demo: bootstrap
 	$(PY) -m gateway.cli demo --config configs/demo.yaml --out demo-out
 
-test: bootstrap
+test: bootstrap lint
 	$(PY) -m pytest -q
+
+lint: bootstrap
+	.venv/bin/ruff check gateway bench tests
+	.venv/bin/mypy
 
 bench: bootstrap
 	$(PY) bench/run.py --runs 20 --out bench/results.json

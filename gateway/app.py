@@ -11,7 +11,8 @@ import asyncio
 import logging
 import signal
 import time
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from .bridge import Member, TalkGroupBridge
 from .config import GatewayConfig
@@ -78,7 +79,7 @@ class Gateway:
             for group in tg.poc_groups:
                 self._bridge_by_poc_group[group] = bridge
 
-    def _tot_handler(self, port: RadioPort) -> "Callable[[], None]":
+    def _tot_handler(self, port: RadioPort) -> Callable[[], None]:
         def expired() -> None:
             for bridge in self.bridges:
                 if bridge.port is port:
@@ -107,9 +108,9 @@ class Gateway:
                 "radios": {name: ("up" if port.link_up else "down") for name, port in self.ports.items()}}
 
     def status_line(self) -> str:
-        h = self.health()
-        radios = ", ".join(f"{k} {v}" for k, v in h["radios"].items())  # type: ignore[union-attr]
-        return f"broker {h['broker']}; radio {radios}"
+        broker = self.link.status if self.link is not None else "not started"
+        radios = ", ".join(f"{name} {'up' if port.link_up else 'down'}" for name, port in self.ports.items())
+        return f"broker {broker}; radio {radios}"
 
     async def _supervise(self) -> None:
         """Ping the systemd watchdog from the loop (a stuck loop stops the pings) and keep STATUS true."""

@@ -13,7 +13,8 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -41,8 +42,8 @@ class Member:
 
 
 class TalkGroupBridge:
-    def __init__(self, *, name: str, gateway_id: str, pdt_group: int, poc_groups: list[str], port: "RadioPort",
-                 link: "MqttLink", members: dict[str, Member], idle_timeout_s: float, max_talk_s: float,
+    def __init__(self, *, name: str, gateway_id: str, pdt_group: int, poc_groups: list[str], port: RadioPort,
+                 link: MqttLink, members: dict[str, Member], idle_timeout_s: float, max_talk_s: float,
                  opus_rate: int, opus_bitrate: int, frame_ms: int, start_timeout_s: float = 2.0) -> None:
         self.name = name
         self.gateway_id = gateway_id
@@ -78,7 +79,7 @@ class TalkGroupBridge:
             if self.floor.holder is None:
                 payload = msg.GroupFloorIdle(ts=now).to_bytes()
             else:
-                kind = "radio" if self.floor.state.value == "radio" else "handset"
+                kind: Literal["radio", "handset"] = "radio" if self.floor.state.value == "radio" else "handset"
                 if kind == "radio":
                     origin, stream, name = self.gateway_id, self._rx_stream or 1, None
                 else:
@@ -214,7 +215,7 @@ class TalkGroupBridge:
         self._handle(self.floor.radio_call_ended(self._now()))
 
     # --- floor events -> actions -------------------------------------------------------
-    def _handle(self, events: list[object], group: str | None = None) -> None:
+    def _handle(self, events: Sequence[object], group: str | None = None) -> None:
         publish = False
         for event in events:
             if isinstance(event, FloorGranted):

@@ -670,9 +670,9 @@ def _cross_problems(data: dict[str, Any], line_of: Callable[[Loc], int]) -> list
         floor = None  # its own problems are reported by the model
     for i, radio in _valid_items(lists["radios"], RadioConfig):
         if floor is not None and floor.max_talk_s > radio.tx.timeout_s:
-            where: Loc = ("floor", "max_talk_s") if isinstance(floor_raw, dict) and "max_talk_s" in floor_raw \
+            at: Loc = ("floor", "max_talk_s") if isinstance(floor_raw, dict) and "max_talk_s" in floor_raw \
                 else ("radios", i, "tx")
-            problems.append((where, f"max_talk_s {floor.max_talk_s} s is longer than radio {radio.id!r}'s "
+            problems.append((at, f"max_talk_s {floor.max_talk_s} s is longer than radio {radio.id!r}'s "
                                     f"tx.timeout_s {radio.tx.timeout_s} s: the radio would cut talks the floor "
                                     "still allows (make max_talk_s <= timeout_s)"))
 

@@ -49,7 +49,8 @@ async def _demo(config: Path, out: Path) -> int:
             return 1
         say(f"  radio KEYED on talk group {up.talk_group} {up.keyed_before_audio_ms:.0f} ms before the first audio; "
             f"unkeyed {up.unkey_after_audio_ms:.0f} ms after the last")
-        write_wav(out / "radio_tx_from_hs-gate-1.wav", 16000, up.recording if up.recording is not None else [])
+        if up.recording is not None:
+            write_wav(out / "radio_tx_from_hs-gate-1.wav", 16000, up.recording)
 
         await asyncio.sleep(0.5)  # an officer answers half a second later
 
@@ -88,7 +89,8 @@ async def _demo(config: Path, out: Path) -> int:
         scores = ", ".join(f"{d} {h.pesq_nb:.2f}" for d, h in down.heard.items())
         print(f"  radio -> handsets: PESQ-NB {scores}   gateway delay p50 {percentile(lat_down, 50):5.1f} ms"
               f"  p99 {percentile(lat_down, 99):5.1f} ms")
-        print(f"  floor: busy request denied = {isinstance(busy_reply, msg.FloorDeny)}, radio unkeyed at end = {not tb.radio.keyed}")
+        print(f"  floor: busy request denied = {isinstance(busy_reply, msg.FloorDeny)}, "
+              f"radio unkeyed at end = {not tb.radio.keyed}")
         print(f"  recordings in {out}/")
         checks = {
             "handset -> radio speech quality PESQ-NB >= 3.5": up.pesq_nb >= 3.5,

@@ -48,7 +48,7 @@ class HandsetToRadio:
         return (self.unkeyed_at - self.last_audio_on_air) * 1000
 
 
-async def handset_talks_to_radio(tb: "Testbed", hs: "Handset", group: str, speech16k: np.ndarray,
+async def handset_talks_to_radio(tb: Testbed, hs: Handset, group: str, speech16k: np.ndarray,
                                  unkey_wait_s: float = 3.0) -> HandsetToRadio:
     rate = hs.rate
     before = len(tb.radio.transmissions)
@@ -73,7 +73,7 @@ async def handset_talks_to_radio(tb: "Testbed", hs: "Handset", group: str, speec
     offset = find_offset(speech16k, captured)
     frame = hs.frame_samples
     on_air = [t0 + (offset + i * frame) / rate for i in range(len(sent))]
-    result.latencies_ms = [(a - s) * 1000 for a, s in zip(on_air, sent)]
+    result.latencies_ms = [(a - s) * 1000 for a, s in zip(on_air, sent, strict=True)]
     result.first_audio_on_air = on_air[0]
     result.last_audio_on_air = t0 + (offset + len(speech16k)) / rate
     result.pesq_nb = pesq_nb(speech16k, captured, rate)
@@ -97,9 +97,9 @@ class RadioToHandsets:
     silent: list[str]
 
 
-async def radio_call_to_handsets(tb: "Testbed", source: int, talk_group: int, speech: np.ndarray, speech_rate: int,
-                                 listeners: list["Handset"], others: list["Handset"] = [],
-                                 during_call: "asyncio.Future[object] | None" = None) -> RadioToHandsets:
+async def radio_call_to_handsets(tb: Testbed, source: int, talk_group: int, speech: np.ndarray, speech_rate: int,
+                                 listeners: list[Handset], others: list[Handset] | None = None) -> RadioToHandsets:
+    others = others or []
     marks = {hs.device: len(hs.heard) for hs in listeners + others}
     call = await tb.radio.play_call(source, talk_group, speech, speech_rate)
     await asyncio.sleep(0.3)  # the last frames are in flight

@@ -14,11 +14,19 @@ import secrets
 import tempfile
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from .config import GatewayConfig, load_config
 from .media.pulse_rig import PulseRig
 from .poc.broker import MosquittoBroker
 from .poc.topics import mosquitto_acl
+
+if TYPE_CHECKING:
+    from .app import Gateway
+    from .pdt350.emulator import EmulatedRadio
+    from .poc.handset import Handset
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +72,17 @@ class Testbed:
         self.passwords = {self.base_config.broker.username: secrets.token_urlsafe(12)}
         self.passwords.update({h.id: secrets.token_urlsafe(12) for h in self.base_config.handsets})
         self.broker: MosquittoBroker | None = None
-        self.radio = None  # type: ignore[var-annotated]
-        self.gateway = None  # type: ignore[var-annotated]
+        self._radio: EmulatedRadio | None = None
+        self.gateway: Gateway | None = None
         self.config: GatewayConfig | None = None
-        self._handsets: list[object] = []
+        self._handsets: list[Handset] = []
 
-    async def __aenter__(self) -> "Testbed":
+    @property
+    def radio(self) -> EmulatedRadio:
+        assert self._radio is not None, "enter the testbed first"
+        return self._radio
+
+    async def __aenter__(self) -> Testbed:
         SoundRig.ensure()
         from .app import Gateway
         from .pdt350.emulator import EmulatedRadio
@@ -78,10 +91,10 @@ class Testbed:
         self.broker = MosquittoBroker(self.workdir / "broker", self.passwords, acl)
         self.broker.start()
         radio_cfg = self.base_config.radios[0]
-        self.radio = EmulatedRadio(radio_cfg.radio_id)
+        self._radio = EmulatedRadio(radio_cfg.radio_id)
         try:
-            await self.radio.start()
-            self.config = self.runtime_config(self.radio.device_path)
+            await self._radio.start()
+            self.config = self.runtime_config(self._radio.device_path)
             if self.start_gateway:
                 self.gateway = Gateway(self.config)
                 await self.gateway.start()
@@ -113,7 +126,7 @@ class Testbed:
         os.chmod(path, 0o600)
         return path
 
-    async def handset(self, device: str, connect: bool = True):  # type: ignore[no-untyped-def]
+    async def handset(self, device: str, connect: bool = True) -> Handset:
         from .poc.handset import Handset
 
         assert self.broker is not None
@@ -132,18 +145,18 @@ class Testbed:
     async def _teardown(self) -> None:
         for hs in self._handsets:
             try:
-                await hs.close()  # type: ignore[attr-defined]
+                await hs.close()
             except Exception:
                 log.exception("closing handset")
         if self.gateway is not None:
             await self.gateway.stop()
-        if self.radio is not None:
-            await self.radio.close()
+        if self._radio is not None:
+            await self._radio.close()
         if self.broker is not None:
             self.broker.stop()
 
 
-def speech(name: str, rate: int = 16000):  # type: ignore[no-untyped-def]
+def speech(name: str, rate: int = 16000) -> np.ndarray:
     """A vendored real speech recording (tests/data/speech/) as int16 mono at ``rate``."""
     from .media.wav import read_wav
 

@@ -7,7 +7,7 @@ import asyncio
 import os
 import socket
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

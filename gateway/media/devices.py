@@ -13,7 +13,8 @@ import collections
 import logging
 import threading
 import time
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -112,7 +113,7 @@ class CaptureStream:
         assert self._running is not None, "start() first"
         try:
             await asyncio.wait_for(self._running.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise AudioDeviceError(f"input device {self.device!r} opened but delivered no audio in {timeout:.0f} s") from None
 
     def close(self) -> None:
@@ -197,7 +198,7 @@ class PlaybackStream:
         try:
             await asyncio.wait_for(self._drained.wait(), timeout)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
 
     def _callback(self, outdata: np.ndarray, frames: int, _time: Any, status: Any) -> None:

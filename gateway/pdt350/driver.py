@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 import enum
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 
 class CallState(enum.Enum):

@@ -13,7 +13,7 @@ import asyncio
 import os
 import tty
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from .radio_session import (
     HostClosed,

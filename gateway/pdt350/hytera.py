@@ -117,7 +117,7 @@ class HyteraDriver(RadioDriver):
         self._flush()
         try:
             await asyncio.wait_for(asyncio.shield(self._link_up), self.connect_timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await self._shutdown()
             raise HyteraLinkError(
                 f"no HRNP link to the radio at {self.serial_url} within "
@@ -143,7 +143,7 @@ class HyteraDriver(RadioDriver):
         self._flush()
         try:
             await asyncio.wait_for(asyncio.shield(self._key_result), self.key_timeout_s + 0.5)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await self.unkey()
             raise HyteraKeyError(f"radio did not key on talk group {talk_group} in time") from None
         except HyteraKeyError:
@@ -158,7 +158,7 @@ class HyteraDriver(RadioDriver):
             self._session.unkey(self._now())
             self._flush()
             await asyncio.wait_for(asyncio.shield(self._unkeyed), UNKEY_WAIT_S)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("radio at %s did not confirm PTT release", self.serial_url)
         except Exception:
             log.exception("PTT release on %s failed", self.serial_url)

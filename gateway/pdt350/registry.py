@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
 
 if TYPE_CHECKING:
     from .driver import RadioDriver
@@ -19,7 +20,9 @@ RADIO_DRIVERS: dict[str, str] = {
 RADIO_DRIVER_TYPES: tuple[str, ...] = tuple(sorted(RADIO_DRIVERS))
 
 
-def driver_class(type_name: str) -> "type[RadioDriver]":
+def driver_class(type_name: str) -> Callable[..., RadioDriver]:
+    """The driver class for ``type_name``. Every driver takes (serial_url, *, baudrate, radio_id,
+    transmit_timeout_s) and does no I/O in its constructor."""
     try:
         target = RADIO_DRIVERS[type_name]
     except KeyError:

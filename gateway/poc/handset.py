@@ -83,7 +83,8 @@ class Handset:
                                 msg.Presence(state="online", name=self.name, ts=time.time()).to_bytes(), qos=1, retain=True)
 
     async def close(self) -> None:
-        await self.link.close([(topics.presence_topic(self.device), msg.Presence(state="offline", ts=time.time()).to_bytes(), 1, True)])
+        goodbye = msg.Presence(state="offline", ts=time.time()).to_bytes()
+        await self.link.close([(topics.presence_topic(self.device), goodbye, 1, True)])
 
     async def kill(self) -> None:
         """Vanish without a goodbye (simulates a handset dying mid-talk)."""
@@ -170,7 +171,7 @@ class Handset:
                                 msg.FloorRequest(group=group, req=req, stream=stream).to_bytes(), qos=1)
         try:
             reply = await asyncio.wait_for(future, timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self._waiters.pop(req, None)
             raise HandsetError(f"{self.device}: no floor reply from the gateway within {timeout} s") from None
         return reply, stream

@@ -14,7 +14,7 @@ import logging
 import socket
 import ssl
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 import aiomqtt
@@ -79,7 +79,7 @@ class MqttLink:
     async def wait_connected(self, timeout: float) -> None:
         try:
             await asyncio.wait_for(self._connected.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise LinkError(f"broker {self.settings.url} not reachable as {self.settings.username!r} "
                             f"within {timeout:.0f} s (status: {self.status})") from None
 

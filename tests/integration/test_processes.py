@@ -23,7 +23,7 @@ async def _wait_for_line(proc: asyncio.subprocess.Process, needle: str, timeout:
     while time.monotonic() < deadline:
         try:
             raw = await asyncio.wait_for(proc.stderr.readline(), max(0.1, deadline - time.monotonic()))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             break
         if not raw:
             break
@@ -80,7 +80,7 @@ def test_S20_misspelt_key_is_an_error_naming_line_and_key(tmp_path: Path) -> Non
     bad = tmp_path / "bad.yaml"
     text = (ROOT / "configs" / "demo.yaml").read_text().replace("pdt_group: 9990", "pdt_gruop: 9990")
     bad.write_text(text)
-    line = next(i for i, l in enumerate(text.splitlines(), 1) if "pdt_gruop" in l)
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "pdt_gruop" in row)
     result = subprocess.run([*PDTGW, "check-config", str(bad)], capture_output=True, text=True)
     assert result.returncode != 0
     assert f"bad.yaml:{line}:" in result.stdout and "pdt_gruop" in result.stdout

@@ -13,7 +13,7 @@ import pytest
 from gateway.errors import PeerError
 from gateway.pdt350 import rcp, tmp
 from gateway.pdt350.hdap import HdapPdu, HdapProtocol
-from gateway.pdt350.hrnp import HrnpFrame, HrnpOpcode
+from gateway.pdt350.hrnp import HrnpFrame
 
 DATA = Path(__file__).parent.parent / "data" / "hytera"
 TRAILING = b"\x02\x41"
