@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from .bridge import Member, TalkGroupBridge
 from .config import GatewayConfig
-from .pdt350.driver import CallState, LinkDown, LinkUp, RadioEvent, ReceiveCall
+from .pdt350.driver import CallState, LinkDown, LinkUp, RadioEvent, ReceiveCall, TextReceived
 from .pdt350.registry import driver_class
 from .poc import messages as msg
 from .poc import topics
@@ -38,7 +38,8 @@ class Gateway:
         self._bridge_by_poc_group: dict[str, TalkGroupBridge] = {}
         self._bridge_by_radio_group: dict[tuple[str, int], TalkGroupBridge] = {}
         self.link: MqttLink | None = None
-        self.counters: dict[str, int] = {"bad_topics": 0, "bad_messages": 0, "unmapped_radio_calls": 0}
+        self.counters: dict[str, int] = {"bad_topics": 0, "bad_messages": 0, "unmapped_radio_calls": 0,
+                                         "own_echo_ignored": 0}
         self._stopping = asyncio.Event()
         self._fatal: BaseException | None = None
         self.ready = False
@@ -214,6 +215,12 @@ class Gateway:
             bridge.floor_release(device, message)
 
     def _on_radio_event(self, radio: str, event: RadioEvent) -> None:
+        if isinstance(event, ReceiveCall) and event.source == self.config.radio(radio).radio_id:
+            # Our own transmission coming back (a repeater's echo of the donor radio's ID):
+            # never feed it to the PoC side.
+            self.counters["own_echo_ignored"] += 1
+            log.info("radio %s: ignoring a receive report of our own ID %d (echo)", radio, event.source)
+            return
         if isinstance(event, ReceiveCall):
             bridge = self._bridge_by_radio_group.get((radio, event.target))
             if bridge is None:
@@ -236,5 +243,8 @@ class Gateway:
         elif isinstance(event, LinkUp):
             self.ports[radio].link_up = True
             log.info("radio %s: control link up", radio)
+        elif isinstance(event, TextReceived):
+            kind = "group" if event.group else "private"
+            log.info("radio %s: %s text from %d to %d: %r", radio, kind, event.source, event.target, event.text)
         else:
             log.debug("radio %s: %s", radio, event)

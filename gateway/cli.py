@@ -93,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--call", action="append", default=[], metavar="SOURCE:TALKGROUP:WAV",
                    help="after start, play WAV as a call from radio SOURCE on TALKGROUP (repeatable)")
     p.add_argument("--call-delay", type=float, default=2.0, help="seconds before the first call")
+    p.add_argument("--text", action="append", default=[], metavar="TARGET:MESSAGE",
+                   help="after start, send MESSAGE as a group text to TARGET (repeatable)")
     p.add_argument("--record-dir", help="save each transmission heard while keyed as tx-N.wav here")
     p.add_argument("--duration", type=float,
                    help="exit after this many seconds (default: run until Ctrl-C, also after the --call files)")

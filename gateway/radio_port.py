@@ -53,6 +53,7 @@ class RadioPort:
         self._tx_pending: list[np.ndarray] = []
         self._unkey_task: asyncio.Task[None] | None = None
         self._unkeying = False
+        self._rekeyed = False
         self._tot_handle: asyncio.TimerHandle | None = None
         self._muted_until = 0.0
         self.counters = {"keys": 0, "unkeys": 0, "tot_expired": 0, "rx_blocks_muted": 0, "key_failures": 0,
@@ -107,7 +108,8 @@ class RadioPort:
         pending = self._unkey_task
         if pending is not None and not pending.done():
             if not self._unkeying:
-                pending.cancel()  # still draining or in the tail: stay keyed for the next talker
+                self._rekeyed = True  # still draining or in the tail: stay keyed for the next talker
+                pending.cancel()
                 self._unkey_task = None
                 self._arm_tot()
                 return
@@ -157,21 +159,27 @@ class RadioPort:
             return
         if self.tx_group is None and not self.driver.keyed:
             return
+        self._rekeyed = False
         self._unkey_task = spawn(self._drain_and_unkey(), name=f"unkey-{self.name}")
 
     async def _drain_and_unkey(self) -> None:
-        self._open_tx()
-        self.playback.write(self._tx_resampler.flush())
-        drained = await self.playback.wait_drained(timeout=5.0)
-        if not drained:
-            log.warning("%s: TX audio did not drain; unkeying anyway", self.name)
-            self.playback.clear()
-        await asyncio.sleep(self.playback.latency_s + self.tail_s)
-        self._unkeying = True  # from here on the release is not cancelled by a new talker
         try:
-            await self.unkey_now()
+            self._open_tx()
+            self.playback.write(self._tx_resampler.flush())
+            drained = await self.playback.wait_drained(timeout=5.0)
+            if not drained:
+                log.warning("%s: TX audio did not drain; unkeying anyway", self.name)
+                self.playback.clear()
+            await asyncio.sleep(self.playback.latency_s + self.tail_s)
         finally:
-            self._unkeying = False
+            # whatever happened while draining (even a cancelled tail that is not followed by a
+            # new key), PTT is released unless a new talk on this group took the transmitter over
+            if not self._rekeyed:
+                self._unkeying = True  # from here on the release is not cancelled by a new talker
+                try:
+                    await asyncio.shield(self.unkey_now())
+                finally:
+                    self._unkeying = False
 
     async def unkey_now(self) -> None:
         self._cancel_tot()

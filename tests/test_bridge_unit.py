@@ -3,50 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
+
+from conftest import FakeDriver, FakeLink
 
 from gateway.bridge import Member, TalkGroupBridge
-from gateway.pdt350.driver import EventSink, RadioDriver
 from gateway.poc import messages as msg
 from gateway.radio_port import RadioPort
-
-
-class FakeDriver(RadioDriver):
-    def __init__(self) -> None:
-        self._keyed = False
-        self.log: list[tuple[str, int | None]] = []
-
-    async def start(self, on_event: EventSink) -> None: ...
-
-    async def key(self, talk_group: int) -> None:
-        await asyncio.sleep(0.01)  # a serial round trip
-        self._keyed = True
-        self.log.append(("key", talk_group))
-
-    async def unkey(self) -> None:
-        self._keyed = False
-        self.log.append(("unkey", None))
-
-    async def send_text(self, target: int, text: str, group: bool = True) -> None: ...
-
-    async def close(self) -> None:
-        await self.unkey()
-
-    @property
-    def keyed(self) -> bool:
-        return self._keyed
-
-
-class FakeLink:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes]] = []
-
-    def publish_nowait(self, topic: str, payload: bytes, qos: int = 0, retain: bool = False) -> bool:
-        self.sent.append((topic, payload))
-        return True
-
-    def replies(self, device: str) -> list[dict[str, object]]:
-        return [json.loads(p) for t, p in self.sent if t == f"poc1/dev/{device}/down/floor"]
 
 
 def make(port: RadioPort, link: FakeLink, name: str, tg: int, group: str, members: dict[str, Member]) -> TalkGroupBridge:
@@ -55,11 +17,10 @@ def make(port: RadioPort, link: FakeLink, name: str, tg: int, group: str, member
                            opus_rate=16000, opus_bitrate=24000, frame_ms=20)
 
 
-async def test_two_talk_groups_on_one_radio_granted_in_one_pass_key_only_once() -> None:
-    driver = FakeDriver()
+async def test_two_talk_groups_on_one_radio_granted_in_one_pass_key_only_once(driver: FakeDriver,
+                                                                                 link: FakeLink) -> None:
     port = RadioPort("pdt1", driver, input_device="x", output_device="y", card_rate=48000, codec_rate=16000)
     port.link_up = True
-    link = FakeLink()
     members = {"a": Member("a", "A", frozenset({"ga"})), "b": Member("b", "B", frozenset({"gb"}))}
     campus = make(port, link, "campus", 9990, "ga", members)
     market = make(port, link, "market", 9991, "gb", members)

@@ -170,12 +170,11 @@ class PlaybackStream:
             return self._queued / self.rate
 
     def write(self, pcm: np.ndarray) -> None:
-        if len(pcm) == 0:
+        if len(pcm) == 0 or self._drained is None:  # not started: there is nowhere to play
             return
         with self._lock:
             self._chunks.append(np.asarray(pcm, dtype=np.int16))
             self._queued += len(pcm)
-        assert self._drained is not None
         self._drained.clear()
 
     def clear(self) -> None:
@@ -194,7 +193,8 @@ class PlaybackStream:
             await asyncio.sleep(0.02)
 
     async def wait_drained(self, timeout: float) -> bool:
-        assert self._drained is not None
+        if self._drained is None:  # never started: nothing can be queued
+            return True
         try:
             await asyncio.wait_for(self._drained.wait(), timeout)
             return True

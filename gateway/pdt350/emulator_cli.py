@@ -41,15 +41,25 @@ async def run_emulator(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
+    texts: list[tuple[int, str]] = []
+    for spec in args.text:
+        target, sep, message = spec.partition(":")
+        if not sep or not target.isdigit() or not message:
+            raise GatewayError(f"--text {spec!r}: expected TARGET:MESSAGE, e.g. 9990:gate 3 is closed")
+        texts.append((int(target), message))
+
     async def play_calls() -> None:
         await asyncio.sleep(args.call_delay)
+        for target, message in texts:
+            await radio.link.send_text(target, message, group=True)
+            print(f"sent text to {target}: {message}", flush=True)
         for source, group, wav in calls:
             rate, pcm = read_wav(wav)
             call = await radio.play_call(source, group, pcm, rate)
             print(f"played call from {source} on talk group {group} ({len(pcm) / rate:.1f} s, "
                   f"{call.ended_at - call.reported_at:.1f} s on air)", flush=True)
 
-    player = asyncio.create_task(play_calls()) if calls else None
+    player = asyncio.create_task(play_calls()) if calls or texts else None
     try:
         # run until Ctrl-C/SIGTERM, or --duration; a stop signal also interrupts a call being played
         waiter = asyncio.create_task(stop.wait())

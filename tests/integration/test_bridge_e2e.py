@@ -146,3 +146,41 @@ async def test_audio_faster_than_real_time_is_dropped_not_played_late() -> None:
             await asyncio.sleep(0.02)
         unkeyed = tb.radio.transmissions[0].unkeyed_at
         assert unkeyed is not None and unkeyed - end < 1.0, f"radio talked on {unkeyed and unkeyed - end:.1f} s after END"
+
+
+async def test_S04_echo_of_our_own_transmission_never_reaches_handsets() -> None:
+    """Just after our talk, the radio reports a 'call' from its own ID (a repeater echo of our TX)
+    and a 250 ms burst arrives on the RX audio: handsets hear nothing, the floor stays idle."""
+    async with Testbed() as tb:
+        gate1, gate2 = await tb.handset("hs-gate-1"), await tb.handset("hs-gate-2")
+        result = await handset_talks_to_radio(tb, gate1, "school-gates", speech("noizeus_sp11_8k_female.wav"))
+        assert result.granted and result.unkeyed_at is not None
+        await asyncio.sleep(0.04)
+        own_id = tb.radio.radio_id
+        await tb.radio.play_call(own_id, 9990, speech("pesq_speech_16k_male.wav")[:4000], 16000, hang_s=0.0)
+        await asyncio.sleep(0.5)
+        assert not [s for s in gate2.heard if s.talker_kind != "handset"], "the echo reached a handset"
+        assert not [s for s in gate1.heard], "the talker heard himself"
+        assert isinstance(gate2.floor["school-gates"], msg.GroupFloorIdle)
+        assert tb.gateway is not None and tb.gateway.counters["own_echo_ignored"] == 2  # start and end reports
+
+
+async def test_talk_group_joining_two_poc_groups_relays_both_ways() -> None:
+    from gateway.testbed import ROOT
+
+    config = ROOT / "tests" / "data" / "configs" / "good" / "two_poc_groups.yaml"
+    async with Testbed(config) as tb:
+        gate, hosp = await tb.handset("hs-gate-1"), await tb.handset("hs-hosp-1")
+        await asyncio.sleep(0.3)
+        up = await handset_talks_to_radio(tb, gate, "school-gates", speech("pesq_speech_16k_male.wav"))
+        assert up.granted and up.pesq_nb >= 3.5
+        relayed = [s for s in hosp.streams_heard("hospital") if s.origin == "gw-two"]
+        assert relayed and relayed[0].talker == "hs-gate-1" and relayed[0].ended
+        # while the gate guard talked, the hospital saw who had the floor in its own group
+        taken = [st for _, g, st in hosp.floor_log if g == "hospital" and isinstance(st, msg.GroupFloorTaken)]
+        assert taken and taken[0].talker == "hs-gate-1" and taken[0].origin == "gw-two"
+        await asyncio.sleep(0.4)
+        down = await radio_call_to_handsets(tb, 2344235, 9990, speech("cmu_arctic_axb_a0004_16k_female.wav"), 16000,
+                                            [gate, hosp])
+        assert set(down.heard) == {"hs-gate-1", "hs-hosp-1"}
+        assert all(h.talker == "2344235" and h.pesq_nb >= 3.5 for h in down.heard.values())

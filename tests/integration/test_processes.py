@@ -129,12 +129,13 @@ async def test_unhandled_task_error_unkeys_and_stops_the_gateway() -> None:
 
 
 async def test_emulate_radio_command_reports_a_call_to_a_real_driver(tmp_path: Path) -> None:
-    from gateway.pdt350.driver import CallState, ReceiveCall
+    from gateway.pdt350.driver import CallState, ReceiveCall, TextReceived
     from gateway.pdt350.hytera import HyteraDriver
 
     wav = ROOT / "tests" / "data" / "speech" / "noizeus_sp11_8k_female.wav"
     proc = await asyncio.create_subprocess_exec(
         *PDTGW, "emulate-radio", "--radio-id", "2001", "--call", f"2344235:9990:{wav}", "--call-delay", "1.5",
+        "--text", "9990:gate 3 closed",
         "--duration", "8", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=dict(os.environ))
     assert proc.stdout is not None
     driver = None
@@ -155,6 +156,8 @@ async def test_emulate_radio_command_reports_a_call_to_a_real_driver(tmp_path: P
         assert [c.state for c in calls][0] is CallState.STARTED
         assert calls[-1].state is CallState.ENDED
         assert {(c.source, c.target) for c in calls} == {(2344235, 9990)}
+        texts = [e for e in events if isinstance(e, TextReceived)]
+        assert [(t.target, t.text, t.group) for t in texts] == [(9990, "gate 3 closed", True)]
     finally:
         if driver is not None:
             await driver.close()
