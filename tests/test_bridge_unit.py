@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import FakeDriver, FakeLink
+from fakes import FakeDriver, FakeLink
 
 from gateway.bridge import Member, TalkGroupBridge
 from gateway.poc import messages as msg

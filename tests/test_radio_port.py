@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import FakeDriver
+from fakes import FakeDriver
 
 from gateway.radio_port import RadioPort
 
