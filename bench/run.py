@@ -72,6 +72,14 @@ async def bench(runs: int) -> dict[str, float | int | str]:
                   f"{', '.join(f'{h.pesq_nb:.2f}' for h in down.heard.values())}", file=sys.stderr, flush=True)
         cpu = (time.process_time() - cpu0) / (time.monotonic() - wall0) * 100
         stuck = int(tb.radio.keyed)
+        assert tb.gateway is not None
+        port = tb.gateway.ports["pdt1"]
+        xruns = {
+            "gateway_tx_device_underflows": port.playback.device_underflows,
+            "gateway_tx_queue_underruns": port.playback.underruns,
+            "gateway_rx_overflows": port.capture.overflows,
+            "tx_backlog_dropped": port.counters["tx_backlog_dropped"],
+        }
     return {
         "runs": runs,
         "failures": failures,
@@ -94,6 +102,7 @@ async def bench(runs: int) -> dict[str, float | int | str]:
         "frames_measured_poc_to_radio": len(up_lat),
         "frames_measured_radio_to_poc": len(down_lat),
         "machine": f"{platform.machine()} {platform.python_version()}",
+        **xruns,
     }
 
 

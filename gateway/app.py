@@ -53,7 +53,8 @@ class Gateway:
                                               radio_id=radio.radio_id, transmit_timeout_s=radio.tx.timeout_s + 5)
             port = RadioPort(radio.id, driver, input_device=radio.audio.input, output_device=radio.audio.output,
                              card_rate=radio.audio.rate, codec_rate=cfg.audio.opus_rate, frame_ms=cfg.audio.frame_ms,
-                             lead_ms=radio.tx.lead_ms, tail_ms=radio.tx.tail_ms, tot_s=radio.tx.timeout_s)
+                             lead_ms=radio.tx.lead_ms, tail_ms=radio.tx.tail_ms, tot_s=radio.tx.timeout_s,
+                             latency_ms=radio.audio.latency_ms)
             self.ports[radio.id] = port
         members = {h.id: Member(h.id, h.name, frozenset(h.groups)) for h in cfg.handsets}
         settings = LinkSettings(

@@ -245,6 +245,8 @@ class RadioAudioConfig(_Model):
     input: DeviceRef
     output: DeviceRef
     rate: Literal[8000, 16000, 22050, 32000, 44100, 48000] = 48000
+    # device buffer each way; None = the device's own "low latency" setting
+    latency_ms: Annotated[int, Field(ge=5, le=500)] | None = None
 
 
 class TxConfig(_Model):

@@ -30,7 +30,7 @@ class RadioPort:
     MAX_BACKLOG_S = 0.3  # TX audio queued beyond the lead; more is dropped, not played late
     def __init__(self, name: str, driver: RadioDriver, *, input_device: str | int, output_device: str | int,
                  card_rate: int, codec_rate: int, frame_ms: int = 20, lead_ms: int = 40, tail_ms: int = 60,
-                 tot_s: float = 120.0, rx_guard_ms: int = 300) -> None:
+                 tot_s: float = 120.0, rx_guard_ms: int = 300, latency_ms: int | None = None) -> None:
         self.name = name
         self.driver = driver
         self.card_rate = card_rate
@@ -39,8 +39,8 @@ class RadioPort:
         self.tail_s = tail_ms / 1000
         self.tot_s = tot_s
         self.rx_guard_s = rx_guard_ms / 1000
-        self.playback = PlaybackStream(output_device, card_rate)
-        self.capture = CaptureStream(input_device, card_rate, self._on_capture)
+        self.playback = PlaybackStream(output_device, card_rate, latency_ms=latency_ms)
+        self.capture = CaptureStream(input_device, card_rate, self._on_capture, latency_ms=latency_ms)
         self._tx_resampler = Resampler(codec_rate, card_rate)
         self._rx_resampler = Resampler(card_rate, codec_rate)
         self._rx_framer = Framer(codec_rate * frame_ms // 1000)

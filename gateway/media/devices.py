@@ -66,8 +66,9 @@ class CaptureStream:
     """
 
     def __init__(self, device: str | int, rate: int, on_block: Callable[[np.ndarray, float], None],
-                 block_ms: int = 10) -> None:
+                 block_ms: int = 10, latency_ms: int | None = None) -> None:
         self.device = device
+        self._latency: float | str = latency_ms / 1000 if latency_ms is not None else "low"
         self.rate = rate
         self.block = rate * block_ms // 1000
         self._on_block = on_block
@@ -84,7 +85,7 @@ class CaptureStream:
         index = find_device(self.device, "input")
         try:
             self._stream = sd.InputStream(device=index, samplerate=self.rate, channels=1, dtype="int16",
-                                          blocksize=self.block, latency="low", callback=self._callback)
+                                          blocksize=self.block, latency=self._latency, callback=self._callback)
             self._stream.start()
         except Exception as exc:  # PortAudioError and friends
             raise AudioDeviceError(f"cannot open input device {self.device!r} at {self.rate} Hz: {exc}") from exc
@@ -132,8 +133,9 @@ class PlaybackStream:
     once every queued sample was handed to the device.
     """
 
-    def __init__(self, device: str | int, rate: int, block_ms: int = 10) -> None:
+    def __init__(self, device: str | int, rate: int, block_ms: int = 10, latency_ms: int | None = None) -> None:
         self.device = device
+        self._latency: float | str = latency_ms / 1000 if latency_ms is not None else "low"
         self.rate = rate
         self.block = rate * block_ms // 1000
         self._chunks: collections.deque[np.ndarray] = collections.deque()
@@ -142,7 +144,8 @@ class PlaybackStream:
         self._stream: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._drained: asyncio.Event | None = None
-        self.underruns = 0
+        self.underruns = 0  # our queue ran dry in the middle of a talk (audio arrived late)
+        self.device_underflows = 0
         self.samples_played = 0
         self.callbacks = 0
 
@@ -154,7 +157,7 @@ class PlaybackStream:
         index = find_device(self.device, "output")
         try:
             self._stream = sd.OutputStream(device=index, samplerate=self.rate, channels=1, dtype="int16",
-                                           blocksize=self.block, latency="low", callback=self._callback)
+                                           blocksize=self.block, latency=self._latency, callback=self._callback)
             self._stream.start()
         except Exception as exc:
             raise AudioDeviceError(f"cannot open output device {self.device!r} at {self.rate} Hz: {exc}") from exc
@@ -203,6 +206,8 @@ class PlaybackStream:
 
     def _callback(self, outdata: np.ndarray, frames: int, _time: Any, status: Any) -> None:
         self.callbacks += 1
+        if status.output_underflow:
+            self.device_underflows += 1  # the callback came too late: the device played a gap
         out = outdata[:, 0]
         filled = 0
         became_empty = False
