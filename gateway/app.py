@@ -39,11 +39,13 @@ class Gateway:
         self._bridge_by_radio_group: dict[tuple[str, int], TalkGroupBridge] = {}
         self.link: MqttLink | None = None
         self.counters: dict[str, int] = {"bad_topics": 0, "bad_messages": 0, "unmapped_radio_calls": 0,
-                                         "own_echo_ignored": 0}
+                                         "own_echo_ignored": 0, "unknown_devices_seen": 0}
         self._stopping = asyncio.Event()
         self._fatal: BaseException | None = None
         self.ready = False
         self._supervisor: asyncio.Task[None] | None = None
+        self.presence: dict[str, str] = {}  # handset id -> "online" | "offline"
+        self._known_handsets = {h.id: h.name for h in config.handsets}
 
     # --- construction ------------------------------------------------------------------
     def _build(self) -> None:
@@ -105,14 +107,15 @@ class Gateway:
 
     def health(self) -> dict[str, object]:
         """What is really up: the broker link and each radio's control link."""
-        return {"ready": self.ready,
+        return {"ready": self.ready, "handsets_online": sorted(d for d, st in self.presence.items() if st == "online"),
                 "broker": self.link.status if self.link is not None else "not started",
                 "radios": {name: ("up" if port.link_up else "down") for name, port in self.ports.items()}}
 
     def status_line(self) -> str:
         broker = self.link.status if self.link is not None else "not started"
         radios = ", ".join(f"{name} {'up' if port.link_up else 'down'}" for name, port in self.ports.items())
-        return f"broker {broker}; radio {radios}"
+        online = sum(1 for state in self.presence.values() if state == "online")
+        return f"broker {broker}; radio {radios}; handsets {online}/{len(self._known_handsets)} online"
 
     async def _supervise(self) -> None:
         """Ping the systemd watchdog from the loop (a stuck loop stops the pings) and keep STATUS true."""
@@ -197,9 +200,24 @@ class Gateway:
             elif kind is topics.TopicKind.UP_FLOOR:
                 assert parsed.device is not None
                 self._on_floor_message(parsed.device, payload)
+            elif kind is topics.TopicKind.PRESENCE:
+                assert parsed.device is not None
+                self._on_presence(parsed.device, payload)
         except PeerError as exc:
             self.counters["bad_messages"] += 1
             log.warning("bad message from %s on %s: %s", parsed.device or parsed.origin, topic, exc)
+
+    def _on_presence(self, device: str, payload: bytes) -> None:
+        if device == self.gateway_id or not payload:
+            return
+        state = msg.parse_presence(payload).state
+        if device not in self._known_handsets:
+            self.counters["unknown_devices_seen"] += 1
+            log.warning("presence from %s, which is not a handset in the config", device)
+            return
+        if self.presence.get(device) != state:
+            self.presence[device] = state
+            log.info("handset %s (%s) is %s", device, self._known_handsets[device], state)
 
     def _on_floor_message(self, device: str, payload: bytes) -> None:
         message = msg.parse_up_floor(payload)

@@ -128,6 +128,6 @@ async def test_gateway_reports_ready_status_and_stopping_to_systemd(tmp_path, mo
             break
     sock.close()
     assert messages[0] == "READY=1"
-    assert any(m.startswith("STATUS=broker connected; radio pdt1 up") for m in messages)
+    assert any(m.startswith("STATUS=broker connected; radio pdt1 up; handsets 0/3 online") for m in messages)
     assert "WATCHDOG=1" in messages
     assert messages[-1] == "STOPPING=1"

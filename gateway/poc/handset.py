@@ -87,8 +87,8 @@ class Handset:
         await self.link.close([(topics.presence_topic(self.device), goodbye, 1, True)])
 
     async def kill(self) -> None:
-        """Vanish without a goodbye (simulates a handset dying mid-talk)."""
-        await self.link.close()
+        """Vanish without a goodbye (a handset dying mid-talk): no release, no DISCONNECT."""
+        await self.link.abort()
 
     # --- inbound ---------------------------------------------------------------------
     def _on_message(self, topic: str, payload: bytes) -> None:

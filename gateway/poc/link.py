@@ -157,6 +157,19 @@ class MqttLink:
         self.counters["published"] += 1
         return True
 
+    async def abort(self) -> None:
+        """Drop the connection without an MQTT DISCONNECT, as a dead device would (the broker
+        then publishes the last will). For the reference handset's fault simulation."""
+        client = self._client
+        if client is not None:
+            sock = client._client.socket()  # noqa: SLF001 - aiomqtt exposes no abort
+            if isinstance(sock, socket.socket):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        await self.close()
+
     async def close(self, final: list[tuple[str, bytes, int, bool]] | None = None) -> None:
         """Publish ``final`` messages (e.g. presence offline) if connected, then disconnect."""
         if final and self._client is not None and self.connected:

@@ -184,3 +184,17 @@ async def test_talk_group_joining_two_poc_groups_relays_both_ways() -> None:
                                             [gate, hosp])
         assert set(down.heard) == {"hs-gate-1", "hs-hosp-1"}
         assert all(h.talker == "2344235" and h.pesq_nb >= 3.5 for h in down.heard.values())
+
+
+async def test_gateway_tracks_handset_presence_including_last_will() -> None:
+    async with Testbed() as tb:
+        assert tb.gateway is not None
+        gate1 = await tb.handset("hs-gate-1")
+        market = await tb.handset("hs-market-1")
+        await asyncio.sleep(0.3)
+        assert tb.gateway.health()["handsets_online"] == ["hs-gate-1", "hs-market-1"]
+        await market.kill()  # vanishes: the broker publishes its last will "offline"
+        await asyncio.sleep(0.5)
+        assert tb.gateway.presence == {"hs-gate-1": "online", "hs-market-1": "offline"}
+        assert "handsets 1/3 online" in tb.gateway.status_line()
+        await gate1.close()
