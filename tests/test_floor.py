@@ -119,6 +119,7 @@ def test_release_message() -> None:
 
 
 def test_S08_stray_late_frame_after_end_is_dropped_and_grants_nothing() -> None:
+    """S-08: a stray late frame of an ended stream starts no new grant and keys nothing."""
     fc = make()
     fc.request("post-1", 11, "r1", 0.0)
     now = talk(fc, "post-1", 11, 0.1, 10)

@@ -105,6 +105,14 @@ class EmulatedRadio:
         write_wav(path, self.card_rate, audio)
 
     # --- RX side (a call over the air) ---------------------------------------------------
+    async def play_unreported(self, pcm: np.ndarray, rate: int) -> None:
+        """Put audio on the receive path with no call report: cable cross-talk, noise, a squelch
+        tail. A gateway must not bridge it."""
+        card = Resampler(rate, self.card_rate)
+        samples = np.concatenate([card.process(pcm), card.flush()])
+        self._speaker.write(samples)
+        await self._speaker.wait_drained(timeout=len(samples) / self.card_rate + 5)
+
     async def play_call(self, source: int, talk_group: int, pcm: np.ndarray, rate: int,
                         hang_s: float = 0.1) -> ReceivedCall:
         """Report a call from ``source`` on ``talk_group``, play its audio, then report its end."""

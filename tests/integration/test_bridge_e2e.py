@@ -29,6 +29,7 @@ async def test_handset_to_radio_keys_plays_and_unkeys(record_property: pytest.Re
 
 
 async def test_S09_radio_call_reaches_both_gate_handsets_only_and_fast(record_property: pytest.RecordProperty) -> None:
+    """S-09: a radio call reaches the handsets of the mapped group fast; another group hears nothing."""
     async with Testbed() as tb:
         gate1, gate2 = await tb.handset("hs-gate-1"), await tb.handset("hs-gate-2")
         market = await tb.handset("hs-market-1")
@@ -72,6 +73,7 @@ async def test_floor_request_during_radio_call_is_denied_then_granted() -> None:
 
 
 async def test_S03_killed_handset_does_not_hold_the_radio_keyed() -> None:
+    """S-03: a handset dies mid-talk with no END -> floor released and PTT dropped within 1.5 s."""
     async with Testbed() as tb:
         hs = await tb.handset("hs-gate-1")
         reply, stream = await hs.request_floor("school-gates")
@@ -149,7 +151,7 @@ async def test_audio_faster_than_real_time_is_dropped_not_played_late() -> None:
 
 
 async def test_S04_echo_of_our_own_transmission_never_reaches_handsets() -> None:
-    """Just after our talk, the radio reports a 'call' from its own ID (a repeater echo of our TX)
+    """S-04: just after our talk, the radio reports a 'call' from its own ID (a repeater echo of our TX)
     and a 250 ms burst arrives on the RX audio: handsets hear nothing, the floor stays idle."""
     async with Testbed() as tb:
         gate1, gate2 = await tb.handset("hs-gate-1"), await tb.handset("hs-gate-2")
@@ -198,3 +200,20 @@ async def test_gateway_tracks_handset_presence_including_last_will() -> None:
         assert tb.gateway.presence == {"hs-gate-1": "online", "hs-market-1": "offline"}
         assert "handsets 1/3 online" in tb.gateway.status_line()
         await gate1.close()
+
+
+async def test_S07_tx_crosstalk_on_the_receive_input_never_reaches_handsets() -> None:
+    """S-07: a -20 dB copy of our TX audio leaks into the capture input while we transmit ->
+    nothing from the gateway reaches the PoC side; the talker never hears himself."""
+    async with Testbed() as tb:
+        talker, listener = await tb.handset("hs-gate-1"), await tb.handset("hs-gate-2")
+        pcm = speech("pesq_speech_16k_male.wav")
+        reply, stream = await talker.request_floor("school-gates")
+        assert isinstance(reply, msg.FloorGrant)
+        leak = asyncio.create_task(tb.radio.play_unreported((pcm * 0.1).astype(pcm.dtype), 16000))
+        await talker.talk("school-gates", stream, pcm)
+        await leak
+        await asyncio.sleep(0.5)
+        assert tb.radio.transmissions and not tb.radio.keyed
+        assert not talker.heard, "the talker heard audio back"
+        assert all(s.origin == "hs-gate-1" for s in listener.heard), "gateway audio reached the group"

@@ -34,6 +34,7 @@ async def _wait_for_line(proc: asyncio.subprocess.Process, needle: str, timeout:
 
 
 async def test_S01_sigterm_mid_talk_unkeys_before_exit(tmp_path: Path) -> None:
+    """S-01: SIGTERM while a handset talks -> PTT inactive before the process exits, exit 0."""
     async with Testbed(start_gateway=False) as tb:
         config = tb.write_runtime_config(tmp_path / "gateway.yaml")
         proc = await asyncio.create_subprocess_exec(*PDTGW, "run", str(config), "--log-level", "info",
@@ -75,6 +76,7 @@ async def test_handset_command_talks_through_a_running_gateway(tmp_path: Path) -
 
 
 def test_S20_misspelt_key_is_an_error_naming_line_and_key(tmp_path: Path) -> None:
+    """S-20: a misspelt config key is an error naming file, line and key, not silently ignored."""
     good = subprocess.run([*PDTGW, "check-config", str(ROOT / "configs" / "demo.yaml")], capture_output=True, text=True)
     assert good.returncode == 0 and "OK" in good.stdout
     bad = tmp_path / "bad.yaml"
