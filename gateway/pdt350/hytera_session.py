@@ -11,10 +11,10 @@ counted (``counters``), a command not allowed in a state raises ``OurError``.
 from __future__ import annotations
 
 import enum
-from ..errors import OurError, PeerError
-from .hdap import HdapPdu, HdapProtocol
+from ..errors import OurError
+from .hdap import HdapPdu
 from .hrnp import HOST_ADDRESS, RADIO_ADDRESS, HrnpFrame, HrnpOpcode
-from .hrnp_link import HrnpEndpoint
+from .hdap_session import HdapSession
 from .hytera_events import (
     HostEvent,
     KeyFailed,
@@ -110,7 +110,7 @@ KEY_TABLE: dict[tuple[KeyState, KeyInput], KeyState] = {
 }
 
 
-class HostSession:
+class HostSession(HdapSession[HostEvent]):
     """The gateway's end of the HRNP link to one radio."""
 
     def __init__(
@@ -124,9 +124,7 @@ class HostSession:
         key_timeout_s: float = 2.0,
         transmit_timeout_s: float = 120.0,
     ) -> None:
-        self._link = HrnpEndpoint(
-            HOST_ADDRESS, RADIO_ADDRESS, retry_interval_s=retry_interval_s, max_retries=max_retries
-        )
+        super().__init__(HOST_ADDRESS, RADIO_ADDRESS, retry_interval_s=retry_interval_s, max_retries=max_retries)
         self._connect_interval_s = connect_interval_s
         self._keepalive_s = keepalive_s
         self._link_timeout_s = link_timeout_s
@@ -136,7 +134,6 @@ class HostSession:
         self.key_state = KeyState.UNKEYED
         self.radio_id: int | None = None
         self.talk_group: int | None = None
-        self._events: list[HostEvent] = []
         self._button_replies: list[bool] = []  # pressed-flag of each unanswered button request
         self._connect_at: float | None = None
         self._key_deadline: float | None = None
@@ -144,18 +141,7 @@ class HostSession:
         self._last_tx = 0.0
         self._next_request_id = 1
 
-    # -- outputs -------------------------------------------------------------------------
-    @property
-    def counters(self) -> dict[str, int]:
-        return self._link.all_counters()
-
-    def bytes_to_send(self) -> bytes:
-        return self._link.take_output()
-
-    def pop_events(self) -> list[HostEvent]:
-        events, self._events = self._events, []
-        return events
-
+    # -- outputs (counters, bytes_to_send, pop_events: HdapSession) ----------------------
     def next_deadline(self) -> float | None:
         deadlines = [self._connect_at, self._key_deadline, self._link.next_deadline()]
         if self.link_state in (LinkState.INITIALIZING, LinkState.UP):
@@ -270,11 +256,8 @@ class HostSession:
         self._connect_at = now + self._connect_interval_s
 
     def _send_pdu(self, pdu: HdapPdu, now: float) -> None:
-        self._last_tx = now
-        self._link.send_data(pdu.encode(), now)
-
-    def _send_rcp(self, message: rcp.Rcp, now: float) -> None:
-        self._send_pdu(rcp.encode_rcp(message), now)
+        self._last_tx = now  # the keepalive counts from our last DATA
+        super()._send_pdu(pdu, now)
 
     def _send_button(self, pressed: bool, now: float) -> None:
         self._button_replies.append(pressed)
@@ -322,18 +305,6 @@ class HostSession:
                 self._on_payload(payload, now)
         else:
             self._link.count(f"unexpected_{op.name.lower()}")
-
-    def _on_payload(self, payload: bytes, now: float) -> None:
-        try:
-            pdu = HdapPdu.decode(payload)
-            if pdu.protocol is HdapProtocol.RCP:
-                self._on_rcp(rcp.decode_rcp(pdu), now)
-            elif pdu.protocol is HdapProtocol.TMP:
-                self._on_tmp(tmp.decode_tmp(pdu), now)
-            else:
-                self._link.count(f"unhandled_{pdu.protocol.name.lower()}")
-        except PeerError:
-            self._link.count("bad_pdu")
 
     def _on_rcp(self, message: rcp.Rcp, now: float) -> None:
         if isinstance(message, rcp.CallReply):

@@ -14,10 +14,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from ..errors import PeerError
-from .hdap import HdapPdu, HdapProtocol
 from .hrnp import HOST_ADDRESS, RADIO_ADDRESS, HrnpFrame, HrnpOpcode
-from .hrnp_link import HrnpEndpoint
+from .hdap_session import HdapSession
 from . import rcp, tmp
 
 RESULT_UNSUPPORTED = 0x01  # call reply for call types this emulated radio cannot place
@@ -87,7 +85,7 @@ TX_TABLE: dict[tuple[TxState, TxInput], TxState] = {
 }
 
 
-class RadioSession:
+class RadioSession(HdapSession[RadioEvent]):
     """The radio's end of the HRNP link."""
 
     def __init__(
@@ -104,31 +102,17 @@ class RadioSession:
         self.selected_group = default_group
         self._hang_time_s = hang_time_s
         self._tot_s = tot_s
-        self._link = HrnpEndpoint(
-            RADIO_ADDRESS, HOST_ADDRESS, retry_interval_s=retry_interval_s, max_retries=max_retries
-        )
+        super().__init__(RADIO_ADDRESS, HOST_ADDRESS, retry_interval_s=retry_interval_s, max_retries=max_retries)
         self.link_state = RadioLinkState.LISTENING
         self.tx_state = TxState.IDLE
         self.reports_enabled = False
         self._tx_group = default_group
         self._deadline: float | None = None  # TOT while transmitting, hang end in HANG
         self._next_request_id = 1
-        self._events: list[RadioEvent] = []
-
-    @property
-    def counters(self) -> dict[str, int]:
-        return self._link.all_counters()
 
     @property
     def transmitting(self) -> bool:
         return self.tx_state is TxState.TRANSMITTING
-
-    def bytes_to_send(self) -> bytes:
-        return self._link.take_output()
-
-    def pop_events(self) -> list[RadioEvent]:
-        events, self._events = self._events, []
-        return events
 
     def next_deadline(self) -> float | None:
         candidates = (self._deadline, self._link.next_deadline())
@@ -152,7 +136,7 @@ class RadioSession:
         """Report a call heard over the air (sent only if the host enabled reports)."""
         if not self._may_report():
             return
-        self._send(rcp.encode_rcp(rcp.BroadcastReceiveStatus(status, call_type, target, source)), now)
+        self._send_pdu(rcp.encode_rcp(rcp.BroadcastReceiveStatus(status, call_type, target, source)), now)
 
     def send_text(self, target: int, text: str, group: bool, now: float) -> int:
         """Deliver a text this radio received over the air to the host (0 if no host)."""
@@ -163,7 +147,7 @@ class RadioSession:
         service = tmp.TmpService.GROUP_MESSAGE if group else tmp.TmpService.PRIVATE_MESSAGE
         destination = target if group else tmp.radio_address(target)
         message = tmp.TmpText(service, request_id, destination, tmp.radio_address(self.radio_id), text)
-        self._send(tmp.encode_tmp(message), now)
+        self._send_pdu(tmp.encode_tmp(message), now)
         return request_id
 
     # -- input ---------------------------------------------------------------------------
@@ -199,18 +183,6 @@ class RadioSession:
         else:
             self._link.count(f"unexpected_{op.name.lower()}")
 
-    def _on_payload(self, payload: bytes, now: float) -> None:
-        try:
-            pdu = HdapPdu.decode(payload)
-            if pdu.protocol is HdapProtocol.RCP:
-                self._on_rcp(rcp.decode_rcp(pdu), now)
-            elif pdu.protocol is HdapProtocol.TMP:
-                self._on_tmp(tmp.decode_tmp(pdu), now)
-            else:
-                self._link.count(f"unhandled_{pdu.protocol.name.lower()}")
-        except PeerError:
-            self._link.count("bad_pdu")
-
     def _on_rcp(self, message: rcp.Rcp, now: float) -> None:
         reply: rcp.Rcp
         if isinstance(message, rcp.CallRequest):
@@ -238,7 +210,7 @@ class RadioSession:
 
     def _on_tmp(self, message: tmp.Tmp, now: float) -> None:
         if isinstance(message, tmp.TmpText):
-            self._send(tmp.encode_tmp(message.ack()), now)
+            self._send_pdu(tmp.encode_tmp(message.ack()), now)
             target = tmp.address_id(message.destination)
             self._events.append(TextFromHost(target, message.text, message.group))
         elif not isinstance(message, tmp.TmpAck):
@@ -284,8 +256,3 @@ class RadioSession:
             )
             self._send_rcp(report, now)
 
-    def _send_rcp(self, message: rcp.Rcp, now: float) -> None:
-        self._send(rcp.encode_rcp(message), now)
-
-    def _send(self, pdu: HdapPdu, now: float) -> None:
-        self._link.send_data(pdu.encode(), now)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parent.parent.parent / "gateway" / "pdt350"
-CORES = ["hrnp", "hdap", "rcp", "tmp", "hrnp_link", "hytera_session", "hytera_events", "radio_session"]
+CORES = ["hrnp", "hdap", "rcp", "tmp", "hrnp_link", "hdap_session", "hytera_session", "hytera_events", "radio_session"]
 FORBIDDEN = {"asyncio", "serial", "socket", "time", "threading", "select", "selectors"}
 
 
