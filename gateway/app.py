@@ -12,11 +12,10 @@ import logging
 import signal
 import time
 from typing import Any
-from collections.abc import Callable
 
 from .bridge import Member, TalkGroupBridge
 from .config import GatewayConfig
-from .pdt350.driver import CallState, LinkDown, LinkUp, RadioEvent, ReceiveCall, TextReceived
+from .pdt350.driver import CallState, LinkDown, LinkUp, RadioEvent, ReceiveCall, TextReceived, TransmitState
 from .pdt350.registry import driver_class
 from .poc import messages as msg
 from .poc import topics
@@ -77,18 +76,9 @@ class Gateway:
                 opus_rate=cfg.audio.opus_rate, opus_bitrate=cfg.audio.opus_bitrate, frame_ms=cfg.audio.frame_ms,
                 start_timeout_s=cfg.floor.start_timeout_ms / 1000)
             self.bridges.append(bridge)
-            port = self.ports[tg.radio]
-            port.on_tot = self._tot_handler(port)
             self._bridge_by_radio_group[(tg.radio, tg.pdt_group)] = bridge
             for group in tg.poc_groups:
                 self._bridge_by_poc_group[group] = bridge
-
-    def _tot_handler(self, port: RadioPort) -> Callable[[], None]:
-        def expired() -> None:
-            for bridge in self.bridges:
-                if bridge.port is port:
-                    bridge.revoke_handset("talk_timeout")
-        return expired
 
     # --- lifecycle -----------------------------------------------------------------------
     async def start(self, connect_timeout: float = 15.0) -> None:
@@ -205,7 +195,9 @@ class Gateway:
                 self._on_presence(parsed.device, payload)
         except PeerError as exc:
             self.counters["bad_messages"] += 1
-            log.warning("bad message from %s on %s: %s", parsed.device or parsed.origin, topic, exc)
+            if self.counters["bad_messages"] % 100 == 1:  # first, then every 100th: no log flood
+                log.warning("bad message from %s on %s: %s (%d so far)", parsed.device or parsed.origin, topic, exc,
+                            self.counters["bad_messages"])
 
     def _on_presence(self, device: str, payload: bytes) -> None:
         if device == self.gateway_id or not payload:
@@ -255,6 +247,7 @@ class Gateway:
                 bridge.radio_call_ended()
         elif isinstance(event, LinkDown):
             self.ports[radio].link_up = False
+            self.ports[radio].radio_stopped_transmitting("radio_unavailable")
             if self.ready:
                 log.error("radio %s: control link lost: %s", radio, event.reason)
             else:
@@ -262,6 +255,9 @@ class Gateway:
         elif isinstance(event, LinkUp):
             self.ports[radio].link_up = True
             log.info("radio %s: control link up", radio)
+        elif isinstance(event, TransmitState):
+            if not event.keyed:  # PTT is off: if we believed we were on air, the talker must know
+                self.ports[radio].radio_stopped_transmitting("radio_unavailable")
         elif isinstance(event, TextReceived):
             kind = "group" if event.group else "private"
             log.info("radio %s: %s text from %d to %d: %r", radio, kind, event.source, event.target, event.text)

@@ -21,7 +21,6 @@ import numpy as np
 from .errors import PeerError
 from .floor import (FloorControl, FloorDenied, FloorGranted, FloorReleased, FloorRevoked, FloorTaken,
                     RadioCollision, ReleaseCause, TalkerKind)
-from .tasks import spawn
 from .media.opus import OpusDecoder, OpusEncoder
 from .poc import messages as msg
 from .poc import topics
@@ -64,7 +63,7 @@ class TalkGroupBridge:
         self._rx_stream = 0
         self._rx_seq = 0
         self._rx_ts = 0
-        self._key_task: asyncio.Task[None] | None = None
+        self._closed = False
         self.counters = {"frames_in": 0, "frames_to_radio": 0, "frames_dropped": 0, "frames_out": 0,
                          "bad_frames": 0, "bad_opus": 0, "radio_calls": 0, "denied_not_member": 0}
 
@@ -102,6 +101,8 @@ class TalkGroupBridge:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._closed:
+            return
         deadline = self.floor.next_deadline()
         if deadline is not None:
             self._timer = asyncio.get_running_loop().call_at(deadline, self._on_timer)
@@ -112,6 +113,8 @@ class TalkGroupBridge:
 
     # --- inputs from handsets ----------------------------------------------------------
     def floor_request(self, device: str, group: str, request: msg.FloorRequest) -> None:
+        if self._closed:
+            return
         member = self.members.get(device)
         if member is None or group not in member.groups:
             self.counters["denied_not_member"] += 1
@@ -131,14 +134,18 @@ class TalkGroupBridge:
             if isinstance(event, FloorGranted):
                 self._talk_group_of_stream = group
                 # claim the transmitter in this same loop pass, before keying starts
-                claimed = self.port.claim(self.pdt_group)
-                assert claimed, "port busy was checked above"
+                if not self.port.claim(self.pdt_group, self._tx_lost):
+                    raise RuntimeError(f"radio {self.port.name} was free a moment ago")  # checked above
         self._handle(events, group=group)
 
     def floor_release(self, device: str, release: msg.FloorRelease) -> None:
+        if self._closed:
+            return
         self._handle(self.floor.release(device, release.stream, self._now()))
 
     def audio_in(self, group: str, origin: str, payload: bytes) -> None:
+        if self._closed:
+            return
         self.counters["frames_in"] += 1
         try:
             frame = AudioFrame.decode(payload)
@@ -198,7 +205,7 @@ class TalkGroupBridge:
         return None
 
     def revoke_handset(self, reason: str) -> None:
-        """The radio port cut the transmission (time-out): end the handset's talk too."""
+        """End the handset's talk from the gateway side and tell the handset why."""
         device, stream = self.floor.holder, self.floor.stream
         if self.floor.state.value != "handset" or device is None or stream is None:
             return
@@ -208,10 +215,14 @@ class TalkGroupBridge:
 
     # --- inputs from the radio ---------------------------------------------------------
     def radio_call_started(self, source: int) -> None:
+        if self._closed:
+            return
         self.counters["radio_calls"] += 1
         self._handle(self.floor.radio_call_started(source, self._now()))
 
     def radio_call_ended(self) -> None:
+        if self._closed:
+            return
         self._handle(self.floor.radio_call_ended(self._now()))
 
     # --- floor events -> actions -------------------------------------------------------
@@ -223,8 +234,7 @@ class TalkGroupBridge:
                 self._down(event.device, msg.FloorGrant(group=group or self._talk_group_of_stream or self.poc_groups[0],
                                                         req=event.req, stream=event.stream))
                 self._decoder = None
-                if self._key_task is None or self._key_task.done():
-                    self._key_task = spawn(self._key(event.device, event.stream), name=f"key-{self.name}")
+                self.port.request_key()  # idempotent: a repeated grant leaves a keyed radio alone
                 publish = True
                 log.info("[%s] floor granted to %s (stream %d)", self.name, event.device, event.stream)
             elif isinstance(event, FloorDenied):
@@ -262,18 +272,10 @@ class TalkGroupBridge:
             self._publish_floor()
         self._rearm()
 
-    async def _key(self, device: str, stream: int) -> None:
-        try:
-            await self.port.key(self.pdt_group)
-            log.info("[%s] radio %s keyed on talk group %d for %s", self.name, self.port.name, self.pdt_group, device)
-        except Exception as exc:
-            log.error("[%s] cannot key radio %s: %s", self.name, self.port.name, exc)
-            self._down(device, msg.FloorRevoke(group=self._talk_group_of_stream or self.poc_groups[0],
-                                               stream=stream, reason="radio_unavailable"))
-            self._handle(self.floor.release(device, stream, self._now()))
-            return
-        if self.floor.holder != device or self.floor.stream != stream:
-            self.port.end_transmission()  # the talk ended while we were keying
+    def _tx_lost(self, reason: str) -> None:
+        """The radio port could not key, or stopped transmitting (link lost, time-out)."""
+        log.warning("[%s] radio %s is not transmitting (%s): revoking the talker", self.name, self.port.name, reason)
+        self.revoke_handset(reason)
 
     # --- radio RX -> PoC ---------------------------------------------------------------
     def _open_rx(self) -> None:
@@ -311,7 +313,10 @@ class TalkGroupBridge:
         self._rx_encoder = None
 
     async def close(self) -> None:
+        """Tell a talking handset the gateway is going away; ignore everything after."""
+        if self.floor.state.value == "handset":
+            self.revoke_handset("gateway_shutdown")
+        self._closed = True
         if self._timer is not None:
             self._timer.cancel()
-        if self._key_task is not None:
-            self._key_task.cancel()
+            self._timer = None

@@ -678,6 +678,18 @@ def _cross_problems(data: dict[str, Any], line_of: Callable[[Loc], int]) -> list
                                     f"tx.timeout_s {radio.tx.timeout_s} s: the radio would cut talks the floor "
                                     "still allows (make max_talk_s <= timeout_s)"))
 
+    reserved: dict[str, str] = {}
+    gw = data.get("gateway")
+    if isinstance(gw, dict) and isinstance(gw.get("id"), str):
+        reserved[gw["id"]] = "gateway.id"
+    br = data.get("broker")
+    if isinstance(br, dict) and isinstance(br.get("username"), str):
+        reserved.setdefault(br["username"], "broker.username")
+    for i, handset in _valid_items(lists["handsets"], HandsetConfig):
+        if handset.id in reserved:
+            # the same MQTT identity twice: the two clients would kick each other off the broker
+            problems.append((("handsets", i, "id"), f"{handset.id!r} is already the {reserved[handset.id]}; "
+                                                    "a handset needs its own MQTT identity"))
     for i, handset in _valid_items(lists["handsets"], HandsetConfig):
         seen: set[str] = set()
         for k, gid in enumerate(handset.groups):

@@ -3,9 +3,14 @@
 TX path (PoC -> radio):  decoded PCM at the Opus rate -> resample -> lead gate -> sound card.
 RX path (radio -> PoC):  sound card -> half-duplex gate -> resample -> 20 ms framer -> sink.
 
-Safety lives here because this is where PTT and audio meet: the radio is keyed only for a
-talk, unkeyed after the output drained plus a tail, never left keyed past the time-out
-timer, and nothing captured while we transmit (plus a guard after unkey) goes to the PoC side.
+Safety lives here because this is where PTT and audio meet. Talk groups *claim* the
+transmitter synchronously and then only say what they want (``request_key`` /
+``end_transmission``); one reconcile task per radio drives PTT towards that wish, so
+key and unkey never race each other. The radio is keyed only for a claimed talk, unkeyed
+after the output drained plus a tail, never keyed longer than the time-out timer per
+transmission, and nothing captured while we transmit (plus a guard after unkey) goes to the
+PoC side. When the radio stops transmitting behind our back (link loss, the radio's own
+time-out) the claim's owner is told at once, so a handset never talks into a dead radio.
 """
 
 from __future__ import annotations
@@ -16,18 +21,21 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .tasks import spawn
 from .media.devices import CaptureStream, PlaybackStream
 from .media.resample import Framer, Resampler
 from .pdt350.driver import RadioDriver, RadioEvent
+from .tasks import spawn
 
 log = logging.getLogger(__name__)
 
 RxSink = Callable[[np.ndarray, float], None]
+TxLost = Callable[[str], None]  # called with a revoke reason: "radio_unavailable" | "talk_timeout"
 
 
 class RadioPort:
     MAX_BACKLOG_S = 0.3  # TX audio queued beyond the lead; more is dropped, not played late
+    MAX_HOLD_S = 2.0  # audio held while the radio keys up (a trunked call set-up can take ~0.5 s)
+
     def __init__(self, name: str, driver: RadioDriver, *, input_device: str | int, output_device: str | int,
                  card_rate: int, codec_rate: int, frame_ms: int = 20, lead_ms: int = 40, tail_ms: int = 60,
                  tot_s: float = 120.0, rx_guard_ms: int = 300, latency_ms: int | None = None) -> None:
@@ -47,18 +55,20 @@ class RadioPort:
         self._rx_sink: RxSink | None = None
         self.link_up = False  # the control link to the radio (set from driver events)
         self.rx_owner: object | None = None  # the talk group bridge the radio's RX audio belongs to
-        self._rx_block_t = 0.0
-        self.tx_group: int | None = None  # talk group we transmit on (keyed or keying)
+        # --- TX state: a claim (who), a wish (keyed or not) and what the radio really does
+        self.tx_group: int | None = None  # claimed talk group (keying, keyed or in the tail)
+        self._tx_owner: TxLost | None = None
+        self._want_keyed = False
+        self._on_air = False  # the driver confirmed PTT and we have not released it
+        self._wish = asyncio.Event()  # set whenever the wish changes
+        self._reconciler: asyncio.Task[None] | None = None
         self._tx_open_at: float | None = None  # loop time when TX audio may flow (after lead)
         self._tx_pending: list[np.ndarray] = []
-        self._unkey_task: asyncio.Task[None] | None = None
-        self._unkeying = False
-        self._rekeyed = False
+        self._backlog_s = self.lead_s + self.MAX_BACKLOG_S
         self._tot_handle: asyncio.TimerHandle | None = None
         self._muted_until = 0.0
         self.counters = {"keys": 0, "unkeys": 0, "tot_expired": 0, "rx_blocks_muted": 0, "key_failures": 0,
-                         "tx_backlog_dropped": 0}
-        self.on_tot: Callable[[], None] | None = None
+                         "tx_backlog_dropped": 0, "tx_lost": 0}
 
     # --- lifecycle -------------------------------------------------------------------
     async def start(self, on_event: Callable[[RadioEvent], None], audio_timeout: float = 8.0) -> None:
@@ -73,77 +83,198 @@ class RadioPort:
     async def close(self) -> None:
         """Unkey first, then release everything; safe to call twice."""
         self._cancel_tot()
-        if self._unkey_task is not None:
-            self._unkey_task.cancel()
-        self.playback.clear()
+        if self._reconciler is not None:
+            self._reconciler.cancel()
+            self._reconciler = None
+        self._drop_tx_audio()
         try:
             await self.driver.close()
         finally:
-            self.tx_group = None
+            self._on_air = False
+            self._release_claim()
             self.playback.close()
             self.capture.close()
 
-    # --- TX: PoC -> radio ------------------------------------------------------------
+    # --- TX: claims and wishes (synchronous, from the talk-group bridges) ---------------
     @property
     def transmitting(self) -> bool:
+        """True while a talk group holds the transmitter (keying, keyed or in the tail)."""
         return self.tx_group is not None
 
-    def claim(self, talk_group: int) -> bool:
-        """Reserve the transmitter for ``talk_group`` at once (at grant time, before keying).
+    def claim(self, talk_group: int, on_lost: TxLost | None = None) -> bool:
+        """Reserve the transmitter for ``talk_group`` now (at grant time, before keying).
 
         Keying is asynchronous, so without a synchronous claim two talk groups sharing this
-        radio could both be granted in one loop pass and fight over PTT.
+        radio could both be granted in one loop pass. A claim by the same talk group (the
+        next talker during the tail) succeeds and takes over the owner callback.
         """
         if self.tx_group is not None and self.tx_group != talk_group:
             return False
         self.tx_group = talk_group
+        self._tx_owner = on_lost
         self._muted_until = float("inf")
         return True
 
+    def request_key(self) -> None:
+        """The claimed talk wants the radio on air (idempotent: a keyed radio stays keyed)."""
+        if self.tx_group is None:
+            raise RuntimeError(f"radio {self.name}: request_key() without a claim")
+        self._want_keyed = True
+        self._kick()
+
+    def end_transmission(self) -> None:
+        """The talk ended: drain, hold the tail, unkey, release the claim (idempotent)."""
+        self._want_keyed = False
+        self._kick()
+
     async def key(self, talk_group: int) -> None:
-        """Key for a claimed ``talk_group``; re-keying the same group during the tail cancels the unkey."""
-        loop = asyncio.get_running_loop()
-        if not self.claim(talk_group):
+        """Claim, key and wait until on air (for tools and tests; bridges use claim + request_key)."""
+        if not self.claim(talk_group, self._tx_owner):
             raise RuntimeError(f"radio {self.name} is claimed by talk group {self.tx_group}")
-        pending = self._unkey_task
-        if pending is not None and not pending.done():
-            if not self._unkeying:
-                self._rekeyed = True  # still draining or in the tail: stay keyed for the next talker
-                pending.cancel()
-                self._unkey_task = None
-                self._arm_tot()
+        self.request_key()
+        while self._want_keyed and not self._on_air:
+            self._wish.clear()
+            await self._wish.wait()
+        if not self._on_air:
+            raise RuntimeError(f"radio {self.name} did not key")
+
+    async def unkey_now(self) -> None:
+        """Release PTT at once (no drain, no tail) and drop the claim."""
+        self._want_keyed = False
+        self._drop_tx_audio()
+        await self._release_ptt()
+        self._release_claim()
+
+    # --- TX: the one task that drives PTT ----------------------------------------------------
+    def _kick(self) -> None:
+        self._wish.set()
+        if self._reconciler is None or self._reconciler.done():
+            self._reconciler = spawn(self._reconcile(), name=f"ptt-{self.name}")
+
+    async def _reconcile(self) -> None:
+        while True:
+            self._wish.clear()
+            if self._want_keyed and not self._on_air:
+                await self._key_up()
+            elif not self._want_keyed and self._on_air:
+                if await self._drain_and_tail():  # a new talk wished the radio on air: stay keyed
+                    continue
+                await self._release_ptt()
+            elif not self._want_keyed:
+                self._release_claim()
                 return
-            await asyncio.shield(pending)  # PTT release already on its way: let it finish, then key again
-            self.claim(talk_group)
+            else:
+                await self._wish.wait()
+
+    async def _key_up(self) -> None:
+        assert self.tx_group is not None
+        talk_group = self.tx_group
+        loop = asyncio.get_running_loop()
         self._tx_open_at = None
         try:
             await self.driver.key(talk_group)
-        except Exception:
+        except Exception as exc:
             self.counters["key_failures"] += 1
-            self.tx_group = None
-            self._muted_until = loop.time() + self.rx_guard_s
+            log.error("radio %s: cannot key on talk group %d: %s", self.name, talk_group, exc)
             await self.driver.unkey()
-            raise
+            self._lost("radio_unavailable")
+            return
         self.counters["keys"] += 1
+        self._on_air = True
+        self._arm_tot()  # once per physical key-up: chained talks do not extend it
         self._tx_open_at = loop.time() + self.lead_s
-        self._arm_tot()
-        if self.lead_s > 0:
-            loop.call_later(self.lead_s, self._open_tx)
-        else:
-            self._open_tx()
+        loop.call_later(self.lead_s, self._open_tx)
+        self._wish.set()  # let key() waiters see the new state
 
+    async def _pause(self, seconds: float) -> None:
+        """Sleep up to ``seconds``, waking early when the wish changes (state is re-read after)."""
+        self._wish.clear()
+        try:
+            await asyncio.wait_for(self._wish.wait(), max(seconds, 0.0))
+        except TimeoutError:
+            pass
+
+    async def _drain_and_tail(self) -> bool:
+        """Play out what is queued, then hold the tail. True if a talk wished the radio on air meanwhile."""
+        self._open_tx()
+        self.playback.write(self._tx_resampler.flush())
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + 5.0
+        while self.playback.queued_s > 0 and not self._want_keyed:
+            if loop.time() >= give_up:
+                log.warning("radio %s: TX audio did not drain; unkeying anyway", self.name)
+                break
+            await self._pause(0.01)
+        tail_end = loop.time() + self.playback.latency_s + self.tail_s
+        while not self._want_keyed and loop.time() < tail_end:
+            await self._pause(tail_end - loop.time())
+        return self._want_keyed
+
+    async def _release_ptt(self) -> None:
+        self._cancel_tot()
+        self._drop_tx_audio()
+        was_on_air = self._on_air
+        self._on_air = False
+        self._tx_open_at = None  # the next talk waits for its own key-up and lead
+        await self.driver.unkey()  # never raises; sent whatever we believe the state to be
+        if was_on_air:
+            self.counters["unkeys"] += 1
+
+    def _release_claim(self) -> None:
+        if self.tx_group is not None:
+            self.tx_group = None
+            self._tx_owner = None
+            now = asyncio.get_running_loop().time()
+            # the squelch-tail guard is for unreported audio; a call the radio reported (another
+            # radio's ID, waiting behind our talk) is heard from its first word
+            self._muted_until = now if self._rx_sink is not None else now + self.rx_guard_s
+        self._wish.set()
+
+    def _lost(self, reason: str) -> None:
+        """The talk cannot go on air (any more): tell the owner, drop the wish and the claim."""
+        owner = self._tx_owner
+        self.counters["tx_lost"] += 1
+        self._want_keyed = False
+        self._on_air = False
+        self._tx_open_at = None
+        self._cancel_tot()
+        self._drop_tx_audio()
+        self._release_claim()
+        if owner is not None:
+            owner(reason)
+
+    def radio_stopped_transmitting(self, reason: str = "radio_unavailable") -> None:
+        """The driver reports PTT off or a lost link while we believe we are on air."""
+        if self._on_air or (self._want_keyed and not self.link_up):
+            log.warning("radio %s stopped transmitting behind our back (%s)", self.name, reason)
+            self._lost(reason)
+            spawn(self.driver.unkey(), name=f"unkey-after-loss-{self.name}")
+
+    def _drop_tx_audio(self) -> None:
+        self._tx_pending.clear()
+        self.playback.clear()
+        self._tx_resampler.flush()
+
+    # --- TX audio -------------------------------------------------------------------------
     def _open_tx(self) -> None:
         pending, self._tx_pending = self._tx_pending, []
+        if not self._on_air:
+            return  # the talk ended or failed before the lead passed: nothing to play
+        held = sum(len(p) for p in pending) / self.card_rate
+        # what a slow key-up (trunked call set-up) held back is played, not dropped; the
+        # backlog allowance grows by it so the talk goes on without gaps
+        self._backlog_s = max(self.lead_s + self.MAX_BACKLOG_S, held + self.MAX_BACKLOG_S)
         for pcm in pending:
             self.playback.write(pcm)
 
     def play(self, pcm_codec_rate: np.ndarray) -> None:
         """Queue decoded PoC audio for the radio; held back until the TX lead has passed."""
-        if self.tx_group is None:
+        if self.tx_group is None or not self._want_keyed:
             return
         pcm = self._tx_resampler.process(pcm_codec_rate)
         queued = self.playback.queued_s + sum(len(p) for p in self._tx_pending) / self.card_rate
-        if queued > self.lead_s + self.MAX_BACKLOG_S:
+        limit = self.MAX_HOLD_S if self._tx_open_at is None else self._backlog_s
+        if queued > limit:
             # A handset sending faster than real time must not make the radio talk on after it stops.
             self.counters["tx_backlog_dropped"] += 1
             return
@@ -153,44 +284,7 @@ class RadioPort:
         else:
             self.playback.write(pcm)
 
-    def end_transmission(self) -> None:
-        """The talk ended: drain, hold the tail, unkey (in the background, idempotent)."""
-        if self._unkey_task is not None and not self._unkey_task.done():
-            return
-        if self.tx_group is None and not self.driver.keyed:
-            return
-        self._rekeyed = False
-        self._unkey_task = spawn(self._drain_and_unkey(), name=f"unkey-{self.name}")
-
-    async def _drain_and_unkey(self) -> None:
-        try:
-            self._open_tx()
-            self.playback.write(self._tx_resampler.flush())
-            drained = await self.playback.wait_drained(timeout=5.0)
-            if not drained:
-                log.warning("%s: TX audio did not drain; unkeying anyway", self.name)
-                self.playback.clear()
-            await asyncio.sleep(self.playback.latency_s + self.tail_s)
-        finally:
-            # whatever happened while draining (even a cancelled tail that is not followed by a
-            # new key), PTT is released unless a new talk on this group took the transmitter over
-            if not self._rekeyed:
-                self._unkeying = True  # from here on the release is not cancelled by a new talker
-                try:
-                    await asyncio.shield(self.unkey_now())
-                finally:
-                    self._unkeying = False
-
-    async def unkey_now(self) -> None:
-        self._cancel_tot()
-        self.playback.clear()
-        self._tx_pending.clear()
-        self.tx_group = None
-        self._tx_open_at = None
-        self._muted_until = asyncio.get_running_loop().time() + self.rx_guard_s
-        await self.driver.unkey()
-        self.counters["unkeys"] += 1
-
+    # --- time-out timer (per physical transmission) ----------------------------------------
     def _arm_tot(self) -> None:
         self._cancel_tot()
         self._tot_handle = asyncio.get_running_loop().call_later(self.tot_s, self._tot_expired)
@@ -201,11 +295,11 @@ class RadioPort:
             self._tot_handle = None
 
     def _tot_expired(self) -> None:
+        self._tot_handle = None
         self.counters["tot_expired"] += 1
-        log.warning("%s: transmit time-out (%.0f s): unkeying", self.name, self.tot_s)
-        spawn(self.unkey_now(), name=f"tot-unkey-{self.name}")
-        if self.on_tot is not None:
-            self.on_tot()
+        log.warning("radio %s: transmit time-out (%.0f s): unkeying", self.name, self.tot_s)
+        self._lost("talk_timeout")
+        spawn(self.driver.unkey(), name=f"tot-unkey-{self.name}")
 
     # --- RX: radio -> PoC --------------------------------------------------------------
     def open_rx(self, sink: RxSink) -> None:

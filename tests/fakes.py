@@ -11,12 +11,17 @@ from gateway.pdt350.driver import EventSink, RadioDriver
 class FakeDriver(RadioDriver):
     def __init__(self) -> None:
         self._keyed = False
+        self.fail_next_key = False
+        self.key_delay_s = 0.01
         self.log: list[tuple[str, int | None]] = []
 
     async def start(self, on_event: EventSink) -> None: ...
 
     async def key(self, talk_group: int) -> None:
-        await asyncio.sleep(0.01)  # a serial round trip
+        await asyncio.sleep(self.key_delay_s)  # a serial round trip, or a trunked call set-up
+        if self.fail_next_key:
+            self.fail_next_key = False
+            raise RuntimeError("radio did not key")
         self._keyed = True
         self.log.append(("key", talk_group))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import numpy as np
 import pytest
 from fakes import FakeDriver
 
@@ -19,13 +20,72 @@ def port_for(driver: FakeDriver, tot_s: float = 120.0) -> RadioPort:
 
 async def test_transmit_timeout_unkeys_and_tells_the_owner(driver: FakeDriver) -> None:
     port = port_for(driver, tot_s=0.2)
-    expired: list[bool] = []
-    port.on_tot = lambda: expired.append(True)
-    await port.key(9990)
+    lost: list[str] = []
+    assert port.claim(9990, lost.append)
+    port.request_key()
+    await asyncio.sleep(0.05)
     assert driver.keyed
-    await asyncio.sleep(0.35)
-    assert not driver.keyed and expired == [True]
+    await asyncio.sleep(0.3)
+    assert not driver.keyed and lost == ["talk_timeout"]
     assert port.counters["tot_expired"] == 1 and not port.transmitting
+
+
+async def test_chained_talks_do_not_extend_the_time_out(driver: FakeDriver) -> None:
+    """The next talker re-claims during the tail: the radio stays keyed, but the time-out
+    timer counts from the physical key-up, not from each talk."""
+    port = port_for(driver, tot_s=0.4)
+    lost: list[str] = []
+    for _ in range(4):
+        assert port.claim(9990, lost.append)
+        port.request_key()
+        await asyncio.sleep(0.15)
+        port.end_transmission()
+    await asyncio.sleep(0.2)
+    assert driver.log.count(("key", 9990)) <= 2, driver.log
+    assert lost == ["talk_timeout"] and port.counters["tot_expired"] == 1
+
+
+async def test_release_during_keying_still_unkeys_without_error(driver: FakeDriver) -> None:
+    port = port_for(driver)
+    lost: list[str] = []
+    assert port.claim(9990, lost.append)
+    port.request_key()
+    port.end_transmission()  # the talker let go before the radio even keyed
+    await asyncio.sleep(0.1)
+    assert not driver.keyed and not port.transmitting and lost == []
+
+
+async def test_repeated_request_does_not_rekey(driver: FakeDriver) -> None:
+    port = port_for(driver)
+    assert port.claim(9990)
+    port.request_key()
+    await asyncio.sleep(0.05)
+    port.claim(9990)
+    port.request_key()
+    await asyncio.sleep(0.05)
+    assert driver.log == [("key", 9990)]
+
+
+async def test_failed_key_tells_the_owner_and_frees_the_radio(driver: FakeDriver) -> None:
+    driver.fail_next_key = True
+    port = port_for(driver)
+    lost: list[str] = []
+    assert port.claim(9990, lost.append)
+    port.request_key()
+    await asyncio.sleep(0.05)
+    assert lost == ["radio_unavailable"] and not driver.keyed and not port.transmitting
+    assert port.claim(9991)
+
+
+async def test_radio_dropping_ptt_behind_our_back_revokes_the_talk(driver: FakeDriver) -> None:
+    port = port_for(driver)
+    lost: list[str] = []
+    assert port.claim(9990, lost.append)
+    port.request_key()
+    await asyncio.sleep(0.05)
+    await driver.unkey()  # e.g. the radio's own time-out, or a link loss
+    port.radio_stopped_transmitting("radio_unavailable")
+    assert lost == ["radio_unavailable"] and not port.transmitting
 
 
 async def test_claim_blocks_another_talk_group_until_unkeyed(driver: FakeDriver) -> None:
@@ -39,11 +99,9 @@ async def test_claim_blocks_another_talk_group_until_unkeyed(driver: FakeDriver)
     assert port.claim(9991)
 
 
-async def test_unkey_never_skipped_when_state_disagrees(driver: FakeDriver) -> None:
-    """Even if the port lost track of its talk group, a keyed driver is released."""
+async def test_end_of_talk_unkeys(driver: FakeDriver) -> None:
     port = port_for(driver)
     await port.key(9990)
-    port.tx_group = None  # simulate a bookkeeping slip
     port.end_transmission()
     await asyncio.sleep(0.1)
     assert not driver.keyed
@@ -54,3 +112,15 @@ async def test_close_unkeys(driver: FakeDriver) -> None:
     await port.key(9990)
     await port.close()
     assert not driver.keyed and driver.log[-1] == ("unkey", None)
+
+
+async def test_slow_key_up_holds_the_first_words_instead_of_dropping_them(driver: FakeDriver) -> None:
+    """A trunked radio may take ~0.5 s to key: audio arriving meanwhile is held, not dropped."""
+    driver.key_delay_s = 0.5
+    port = port_for(driver)
+    assert port.claim(9990)
+    port.request_key()
+    for _ in range(20):  # 20 frames of 20 ms while the radio keys up
+        port.play(np.zeros(320, dtype=np.int16))
+        await asyncio.sleep(0.02)
+    assert port.counters["tx_backlog_dropped"] == 0

@@ -38,3 +38,65 @@ async def test_broker_lost_mid_talk_unkeys_then_everything_recovers() -> None:
         assert isinstance(hs.floor["school-gates"], msg.GroupFloorIdle)
         again = await handset_talks_to_radio(tb, hs, "school-gates", speech("noizeus_sp11_8k_female.wav"))
         assert again.granted and again.pesq_nb >= 3.5 and not tb.radio.keyed
+
+
+async def test_radio_link_lost_mid_talk_revokes_the_talker() -> None:
+    """The radio's control link dies while a handset talks: the handset is told at once
+    (revoke radio_unavailable) instead of talking into a dead radio, and later requests
+    are refused with the same reason."""
+    async with Testbed() as tb:
+        hs = await tb.handset("hs-gate-1")
+        reply, stream = await hs.request_floor("school-gates")
+        assert isinstance(reply, msg.FloorGrant)
+        talk = asyncio.create_task(hs.talk("school-gates", stream, speech("OSR_us_000_0034_8k.wav")))
+        await asyncio.sleep(1.0)
+        assert tb.radio.keyed
+        await tb.radio.link.close()  # the cable is pulled on the radio's side
+        await asyncio.wait_for(hs.revoked.wait(), 2.0)
+        revokes = [r for r in hs.replies if isinstance(r, msg.FloorRevoke)]
+        assert revokes[-1].reason == "radio_unavailable" and revokes[-1].stream == stream
+        await asyncio.wait_for(talk, 2.0)  # the reference handset stops talking when revoked
+        reply, _ = await hs.request_floor("school-gates")
+        assert isinstance(reply, msg.FloorDeny) and reply.reason == "radio_unavailable"
+
+
+async def test_press_release_press_in_one_burst_still_puts_the_talk_on_air() -> None:
+    """A PTT blip: request, release and a new request arrive together. The last talk must
+    go on air (found by a break-it run: the radio keyed, then unkeyed under the new talker)."""
+    from gateway.poc import topics
+
+    async with Testbed() as tb:
+        hs = await tb.handset("hs-gate-1")
+        up = topics.up_floor_topic("hs-gate-1")
+        hs.link.publish_nowait(up, msg.FloorRequest(group="school-gates", req="a", stream=111).to_bytes(), qos=1)
+        hs.link.publish_nowait(up, msg.FloorRelease(group="school-gates", stream=111).to_bytes(), qos=1)
+        reply, stream = await hs.request_floor("school-gates")
+        assert isinstance(reply, msg.FloorGrant)
+        result_pcm = speech("pesq_speech_16k_male.wav")
+        await hs.talk("school-gates", stream, result_pcm)
+        for _ in range(100):
+            if not tb.radio.keyed:
+                break
+            await asyncio.sleep(0.02)
+        longest = max((tx.unkeyed_at or 0) - tx.keyed_at for tx in tb.radio.transmissions)
+        assert longest > 0.9 * len(result_pcm) / 16000, f"talk not on air: {longest:.2f} s"
+        assert not tb.radio.keyed
+
+
+async def test_repeated_floor_request_from_the_talker_does_not_rekey() -> None:
+    from gateway.poc import topics
+
+    async with Testbed() as tb:
+        hs = await tb.handset("hs-gate-1")
+        reply, stream = await hs.request_floor("school-gates")
+        assert isinstance(reply, msg.FloorGrant)
+        talk = asyncio.create_task(hs.talk("school-gates", stream, speech("pesq_speech_16k_male.wav")))
+        await asyncio.sleep(1.0)
+        again = msg.FloorRequest(group="school-gates", req=reply.req, stream=stream).to_bytes()
+        hs.link.publish_nowait(topics.up_floor_topic("hs-gate-1"), again, qos=1)  # a QoS 1 redelivery
+        await talk
+        for _ in range(100):
+            if not tb.radio.keyed:
+                break
+            await asyncio.sleep(0.02)
+        assert len(tb.radio.transmissions) == 1, "the radio was unkeyed and keyed again mid-talk"
