@@ -59,6 +59,7 @@ class RadioPort:
         self.tx_group: int | None = None  # claimed talk group (keying, keyed or in the tail)
         self._tx_owner: TxLost | None = None
         self._want_keyed = False
+        self._force_release = False  # release PTT now, before anything else
         self._on_air = False  # the driver confirmed PTT and we have not released it
         self._wish = asyncio.Event()  # set whenever the wish changes
         self._reconciler: asyncio.Task[None] | None = None
@@ -139,11 +140,13 @@ class RadioPort:
             raise RuntimeError(f"radio {self.name} did not key")
 
     async def unkey_now(self) -> None:
-        """Release PTT at once (no drain, no tail) and drop the claim."""
+        """Release PTT at once (no drain, no tail) and drop the claim; returns when done."""
         self._want_keyed = False
+        self._force_release = True
         self._drop_tx_audio()
-        await self._release_ptt()
-        self._release_claim()
+        self._kick()
+        if self._reconciler is not None:
+            await asyncio.shield(self._reconciler)
 
     # --- TX: the one task that drives PTT ----------------------------------------------------
     def _kick(self) -> None:
@@ -154,7 +157,10 @@ class RadioPort:
     async def _reconcile(self) -> None:
         while True:
             self._wish.clear()
-            if self._want_keyed and not self._on_air:
+            if self._force_release:  # a lost talk or the time-out: PTT off now, no drain, no tail
+                self._force_release = False
+                await self._release_ptt()
+            elif self._want_keyed and not self._on_air:
                 await self._key_up()
             elif not self._want_keyed and self._on_air:
                 if await self._drain_and_tail():  # a new talk wished the radio on air: stay keyed
@@ -176,8 +182,11 @@ class RadioPort:
         except Exception as exc:
             self.counters["key_failures"] += 1
             log.error("radio %s: cannot key on talk group %d: %s", self.name, talk_group, exc)
-            await self.driver.unkey()
-            self._lost("radio_unavailable")
+            self._lost("radio_unavailable")  # the reconcile loop releases PTT next
+            return
+        if not self._want_keyed or self.tx_group != talk_group or self._force_release:
+            # the talk ended, was lost or handed to another group while the radio keyed up
+            self._force_release = True
             return
         self.counters["keys"] += 1
         self._on_air = True
@@ -231,24 +240,26 @@ class RadioPort:
         self._wish.set()
 
     def _lost(self, reason: str) -> None:
-        """The talk cannot go on air (any more): tell the owner, drop the wish and the claim."""
+        """The talk cannot go on air (any more): PTT off via the reconcile task, the wish and
+        the claim dropped, and the owner told (it revokes its talker)."""
         owner = self._tx_owner
         self.counters["tx_lost"] += 1
         self._want_keyed = False
-        self._on_air = False
-        self._tx_open_at = None
+        self._force_release = True
         self._cancel_tot()
         self._drop_tx_audio()
         self._release_claim()
+        self._kick()
         if owner is not None:
             owner(reason)
 
     def radio_stopped_transmitting(self, reason: str = "radio_unavailable") -> None:
         """The driver reports PTT off or a lost link while we believe we are on air."""
+        if self._force_release:
+            return  # already being released
         if self._on_air or (self._want_keyed and not self.link_up):
             log.warning("radio %s stopped transmitting behind our back (%s)", self.name, reason)
             self._lost(reason)
-            spawn(self.driver.unkey(), name=f"unkey-after-loss-{self.name}")
 
     def _drop_tx_audio(self) -> None:
         self._tx_pending.clear()
@@ -299,7 +310,6 @@ class RadioPort:
         self.counters["tot_expired"] += 1
         log.warning("radio %s: transmit time-out (%.0f s): unkeying", self.name, self.tot_s)
         self._lost("talk_timeout")
-        spawn(self.driver.unkey(), name=f"tot-unkey-{self.name}")
 
     # --- RX: radio -> PoC --------------------------------------------------------------
     def open_rx(self, sink: RxSink) -> None:
