@@ -63,7 +63,10 @@ class RadioPort:
         self._on_air = False  # the driver confirmed PTT and we have not released it
         self._wish = asyncio.Event()  # set whenever the wish changes
         self._reconciler: asyncio.Task[None] | None = None
-        self._tx_open_at: float | None = None  # loop time when TX audio may flow (after lead)
+        self._tx_opened = False  # the lead has passed for the current key-up: audio goes to the card
+        self._lead_handle: asyncio.TimerHandle | None = None
+        self._claim_gen = 0
+        self._closed = False
         self._tx_pending: list[np.ndarray] = []
         self._backlog_s = self.lead_s + self.MAX_BACKLOG_S
         self._tot_handle: asyncio.TimerHandle | None = None
@@ -82,7 +85,10 @@ class RadioPort:
         await self.capture.wait_running(audio_timeout)
 
     async def close(self) -> None:
-        """Unkey first, then release everything; safe to call twice."""
+        """Unkey first, then release everything; safe to call twice. A closed port stays closed."""
+        self._closed = True
+        self._want_keyed = False
+        self._close_tx_gate()
         self._cancel_tot()
         if self._reconciler is not None:
             self._reconciler.cancel()
@@ -109,8 +115,10 @@ class RadioPort:
         radio could both be granted in one loop pass. A claim by the same talk group (the
         next talker during the tail) succeeds and takes over the owner callback.
         """
-        if self.tx_group is not None and self.tx_group != talk_group:
+        if self._closed or (self.tx_group is not None and self.tx_group != talk_group):
             return False
+        if self.tx_group is None:
+            self._claim_gen += 1  # a new claim: results of work for an older one are stale
         self.tx_group = talk_group
         self._tx_owner = on_lost
         self._muted_until = float("inf")
@@ -118,6 +126,8 @@ class RadioPort:
 
     def request_key(self) -> None:
         """The claimed talk wants the radio on air (idempotent: a keyed radio stays keyed)."""
+        if self._closed:
+            return
         if self.tx_group is None:
             raise RuntimeError(f"radio {self.name}: request_key() without a claim")
         self._want_keyed = True
@@ -151,6 +161,8 @@ class RadioPort:
     # --- TX: the one task that drives PTT ----------------------------------------------------
     def _kick(self) -> None:
         self._wish.set()
+        if self._closed:
+            return
         if self._reconciler is None or self._reconciler.done():
             self._reconciler = spawn(self._reconcile(), name=f"ptt-{self.name}")
 
@@ -173,27 +185,38 @@ class RadioPort:
                 await self._wish.wait()
 
     async def _key_up(self) -> None:
-        assert self.tx_group is not None
-        talk_group = self.tx_group
+        if self.tx_group is None:
+            return
+        talk_group, generation = self.tx_group, self._claim_gen
         loop = asyncio.get_running_loop()
-        self._tx_open_at = None
+        self._close_tx_gate()
         try:
             await self.driver.key(talk_group)
         except Exception as exc:
             self.counters["key_failures"] += 1
             log.error("radio %s: cannot key on talk group %d: %s", self.name, talk_group, exc)
-            self._lost("radio_unavailable")  # the reconcile loop releases PTT next
+            if generation == self._claim_gen and self.tx_group == talk_group:
+                self._lost("radio_unavailable")  # the reconcile loop releases PTT next
+            else:
+                self._force_release = True  # a failure of an older claim: release, tell no one
             return
-        if not self._want_keyed or self.tx_group != talk_group or self._force_release:
-            # the talk ended, was lost or handed to another group while the radio keyed up
+        if (not self._want_keyed or self.tx_group != talk_group or generation != self._claim_gen
+                or self._force_release):
+            # the talk ended, was lost or the radio changed hands while it keyed up: PTT off
             self._force_release = True
             return
         self.counters["keys"] += 1
         self._on_air = True
         self._arm_tot()  # once per physical key-up: chained talks do not extend it
-        self._tx_open_at = loop.time() + self.lead_s
-        loop.call_later(self.lead_s, self._open_tx)
+        self._lead_handle = loop.call_later(self.lead_s, self._open_tx)
         self._wish.set()  # let key() waiters see the new state
+
+    def _close_tx_gate(self) -> None:
+        """Audio waits again for a key-up and its lead (a timer from an earlier key-up is void)."""
+        self._tx_opened = False
+        if self._lead_handle is not None:
+            self._lead_handle.cancel()
+            self._lead_handle = None
 
     async def _pause(self, seconds: float) -> None:
         """Sleep up to ``seconds``, waking early when the wish changes (state is re-read after)."""
@@ -224,7 +247,7 @@ class RadioPort:
         self._drop_tx_audio()
         was_on_air = self._on_air
         self._on_air = False
-        self._tx_open_at = None  # the next talk waits for its own key-up and lead
+        self._close_tx_gate()  # the next talk waits for its own key-up and lead
         await self.driver.unkey()  # never raises; sent whatever we believe the state to be
         if was_on_air:
             self.counters["unkeys"] += 1
@@ -255,8 +278,8 @@ class RadioPort:
 
     def radio_stopped_transmitting(self, reason: str = "radio_unavailable") -> None:
         """The driver reports PTT off or a lost link while we believe we are on air."""
-        if self._force_release:
-            return  # already being released
+        if self._force_release or self._closed:
+            return  # already being released, or shutting down (close() unkeys)
         if self._on_air or (self._want_keyed and not self.link_up):
             log.warning("radio %s stopped transmitting behind our back (%s)", self.name, reason)
             self._lost(reason)
@@ -268,9 +291,11 @@ class RadioPort:
 
     # --- TX audio -------------------------------------------------------------------------
     def _open_tx(self) -> None:
+        self._lead_handle = None
         pending, self._tx_pending = self._tx_pending, []
         if not self._on_air:
             return  # the talk ended or failed before the lead passed: nothing to play
+        self._tx_opened = True
         held = sum(len(p) for p in pending) / self.card_rate
         # what a slow key-up (trunked call set-up) held back is played, not dropped; the
         # backlog allowance grows by it so the talk goes on without gaps
@@ -284,13 +309,12 @@ class RadioPort:
             return
         pcm = self._tx_resampler.process(pcm_codec_rate)
         queued = self.playback.queued_s + sum(len(p) for p in self._tx_pending) / self.card_rate
-        limit = self.MAX_HOLD_S if self._tx_open_at is None else self._backlog_s
+        limit = self._backlog_s if self._tx_opened else self.MAX_HOLD_S  # held audio counts until played
         if queued > limit:
             # A handset sending faster than real time must not make the radio talk on after it stops.
             self.counters["tx_backlog_dropped"] += 1
             return
-        loop = asyncio.get_running_loop()
-        if self._tx_open_at is None or loop.time() < self._tx_open_at:
+        if not self._tx_opened:
             self._tx_pending.append(pcm)
         else:
             self.playback.write(pcm)

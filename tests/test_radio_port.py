@@ -124,3 +124,48 @@ async def test_slow_key_up_holds_the_first_words_instead_of_dropping_them(driver
         port.play(np.zeros(320, dtype=np.int16))
         await asyncio.sleep(0.02)
     assert port.counters["tx_backlog_dropped"] == 0
+
+
+async def test_a_key_up_that_completes_for_a_lost_claim_is_released_not_reused(driver: FakeDriver) -> None:
+    """The link drops during key-up, another talk group claims the radio, then the old key
+    completes: the radio must not transmit the new group's audio on the old group's call."""
+    driver.key_delay_s = 0.1
+    port = port_for(driver)
+    lost_a: list[str] = []
+    lost_b: list[str] = []
+    assert port.claim(9990, lost_a.append)
+    port.request_key()
+    await asyncio.sleep(0.02)
+    port.link_up = False
+    port.radio_stopped_transmitting("radio_unavailable")
+    port.link_up = True
+    assert port.claim(9991, lost_b.append)
+    port.request_key()
+    await asyncio.sleep(0.4)
+    assert lost_a == ["radio_unavailable"] and lost_b == []
+    assert ("key", 9991) in driver.log
+    last_key = max(i for i, entry in enumerate(driver.log) if entry[0] == "key")
+    assert driver.log[last_key] == ("key", 9991) and driver.keyed
+    assert port.counters["tx_lost"] == 1
+
+
+async def test_slow_key_up_with_a_lead_drops_nothing(driver: FakeDriver) -> None:
+    driver.key_delay_s = 0.5
+    port = RadioPort("pdt1", driver, input_device="x", output_device="y", card_rate=48000, codec_rate=16000,
+                     lead_ms=40, tail_ms=0)
+    port.link_up = True
+    assert port.claim(9990)
+    port.request_key()
+    for _ in range(40):
+        port.play(np.zeros(320, dtype=np.int16))
+        await asyncio.sleep(0.02)
+    assert port.counters["tx_backlog_dropped"] == 0
+
+
+async def test_a_closed_port_refuses_claims_and_stays_unkeyed(driver: FakeDriver) -> None:
+    port = port_for(driver)
+    await port.close()
+    assert not port.claim(9990)
+    port.request_key()
+    await asyncio.sleep(0.05)
+    assert not driver.keyed

@@ -44,11 +44,13 @@ async def test_S01_sigterm_mid_talk_unkeys_before_exit(tmp_path: Path) -> None:
             hs = await tb.handset("hs-gate-1")
             reply, stream = await hs.request_floor("school-gates")
             assert isinstance(reply, msg.FloorGrant)
-            await hs.talk("school-gates", stream, speech("pesq_speech_16k_male.wav"), send_end=False, stop_after_s=1.0)
+            talk = asyncio.create_task(hs.talk("school-gates", stream, speech("OSR_us_000_0034_8k.wav")))
+            await asyncio.sleep(1.0)
             assert tb.radio.keyed, "the radio should be keyed while the handset talks"
             proc.send_signal(signal.SIGTERM)
             code = await asyncio.wait_for(proc.wait(), 10)
             exited_at = asyncio.get_running_loop().time()
+            await asyncio.wait_for(talk, 2)  # the handset stops when it is revoked
         finally:
             if proc.returncode is None:
                 proc.kill()
@@ -57,6 +59,8 @@ async def test_S01_sigterm_mid_talk_unkeys_before_exit(tmp_path: Path) -> None:
         tx = tb.radio.transmissions[0]
         assert tx.unkeyed_at is not None and tx.unkeyed_at <= exited_at, "PTT still active when the process exited"
         assert not tb.radio.keyed
+        revokes = [r for r in hs.replies if isinstance(r, msg.FloorRevoke)]
+        assert [r.reason for r in revokes] == ["gateway_shutdown"], "the talker must learn why the talk ended"
 
 
 async def test_handset_command_talks_through_a_running_gateway(tmp_path: Path) -> None:
