@@ -41,6 +41,9 @@ class SoundRig:
 
     @classmethod
     def ensure(cls, base: Path | None = None) -> PulseRig:
+        if cls._rig is not None and not cls._rig.alive():
+            log.warning("the PulseAudio rig died; starting a new one")
+            cls._rig = None  # a fresh rig under a new directory; streams reconnect when reopened
         if cls._rig is None:
             base = base or Path(tempfile.mkdtemp(prefix="pdtgw-sound-"))
             rig = PulseRig(base)

@@ -64,7 +64,10 @@ class PulseRig:
             lines.append(f'pcm.{pcm} {{ type pulse; device "{device}"; '
                          f'hint {{ show on; description "{pcm} -> {device}" }} }}')
         (alsa_dir / "asoundrc").write_text("\n".join(lines) + "\n")
-        args = [exe, "--daemonize=yes", "--system=false", "--exit-idle-time=-1", "-n",
+        # no shared memory: PulseAudio's memfd block sharing between several client processes
+        # trips a known bug ("Cannot send block reference with non-registered memfd", then an
+        # assertion abort), which killed the rig mid-suite; copying 48 kHz mono is cheap
+        args = [exe, "--daemonize=yes", "--system=false", "--exit-idle-time=-1", "-n", "--disable-shm=yes",
                 "--use-pid-file=yes", "--log-target=file:" + str(self.base / "pulseaudio.log")]
         for sink in SINKS:
             args.append(f"--load=module-null-sink sink_name={sink} rate=48000 channels=1")
@@ -82,6 +85,11 @@ class PulseRig:
                 return
             time.sleep(0.1)
         raise PulseRigError("pulseaudio started but its null sinks did not appear")
+
+    def alive(self) -> bool:
+        env = {**os.environ, **self.env()}
+        probe = subprocess.run(["pactl", "info"], env=env, capture_output=True, text=True, timeout=10)
+        return probe.returncode == 0
 
     def stop(self) -> None:
         if not self._started:
