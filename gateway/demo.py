@@ -113,6 +113,7 @@ async def _demo(config: Path, out: Path) -> int:
 def run_demo(config: Path, out: Path) -> int:
     logging.getLogger("gateway.bridge").setLevel(logging.INFO)
     logging.getLogger("gateway.app").setLevel(logging.INFO)
+    logging.getLogger("gateway.radio_port").setLevel(logging.INFO)
     logging.getLogger("gateway.pdt350.emulator").setLevel(logging.INFO)
     SoundRig.ensure()
     try:

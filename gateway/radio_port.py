@@ -206,6 +206,7 @@ class RadioPort:
             self._force_release = True
             return
         self.counters["keys"] += 1
+        log.info("radio %s keyed on talk group %d", self.name, talk_group)
         self._on_air = True
         self._arm_tot()  # once per physical key-up: chained talks do not extend it
         self._lead_handle = loop.call_later(self.lead_s, self._open_tx)
@@ -251,6 +252,7 @@ class RadioPort:
         await self.driver.unkey()  # never raises; sent whatever we believe the state to be
         if was_on_air:
             self.counters["unkeys"] += 1
+            log.info("radio %s unkeyed", self.name)
 
     def _release_claim(self) -> None:
         if self.tx_group is not None:
