@@ -248,6 +248,14 @@ class Gateway:
         elif isinstance(event, LinkDown):
             self.ports[radio].link_up = False
             self.ports[radio].radio_stopped_transmitting("radio_unavailable")
+            if event.permanent and self.ready:
+                # The port itself failed and will not come back on its own: stop (radios are
+                # unkeyed on the way out) so systemd restarts us and start-up reopens the port.
+                log.error("radio %s: control port failed (%s); stopping so the service restarts", radio,
+                          event.reason)
+                self._fatal = GatewayError(f"radio {radio}: {event.reason}")
+                self._stopping.set()
+                return
             if self.ready:
                 log.error("radio %s: control link lost: %s", radio, event.reason)
             else:

@@ -202,6 +202,8 @@ class TalkGroupBridge:
         owner = port.rx_owner
         if owner is not None and owner is not self:
             return f"radio {port.name} is receiving a call on another talk group"
+        if owner is None and not port.transmitting and port.rx_active:
+            return f"radio {port.name} is receiving audio (a call the radio did not report)"
         return None
 
     def revoke_handset(self, reason: str) -> None:

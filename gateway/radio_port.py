@@ -35,6 +35,8 @@ TxLost = Callable[[str], None]  # called with a revoke reason: "radio_unavailabl
 class RadioPort:
     MAX_BACKLOG_S = 0.3  # TX audio queued beyond the lead; more is dropped, not played late
     MAX_HOLD_S = 2.0  # audio held while the radio keys up (a trunked call set-up can take ~0.5 s)
+    RX_BUSY_LEVEL = 32768 * 10 ** (-40 / 20)  # -40 dBFS on the receive input means someone talks
+    RX_HOLD_S = 0.5  # ... and the radio counts as busy this long after the last such block
 
     def __init__(self, name: str, driver: RadioDriver, *, input_device: str | int, output_device: str | int,
                  card_rate: int, codec_rate: int, frame_ms: int = 20, lead_ms: int = 40, tail_ms: int = 60,
@@ -71,6 +73,8 @@ class RadioPort:
         self._backlog_s = self.lead_s + self.MAX_BACKLOG_S
         self._tot_handle: asyncio.TimerHandle | None = None
         self._muted_until = 0.0
+        self._rx_heard_at = float("-inf")
+        self._level_ignore_until = 0.0
         self.counters = {"keys": 0, "unkeys": 0, "tot_expired": 0, "rx_blocks_muted": 0, "key_failures": 0,
                          "tx_backlog_dropped": 0, "tx_lost": 0}
 
@@ -352,9 +356,24 @@ class RadioPort:
     def close_rx(self) -> np.ndarray | None:
         """Stop feeding the sink; returns the last partial frame padded with silence."""
         self._rx_sink = None
+        # the radio reported the call's end: its last words still in the capture buffers are
+        # not a new, unreported call
+        self._rx_heard_at = float("-inf")
+        self._level_ignore_until = asyncio.get_running_loop().time() + self.rx_guard_s
         return self._rx_framer.flush()
 
+    @property
+    def rx_active(self) -> bool:
+        """Audio is coming out of the radio's speaker output (a call, reported or not)."""
+        return asyncio.get_running_loop().time() - self._rx_heard_at < self.RX_HOLD_S
+
     def _on_capture(self, pcm: np.ndarray, t_first: float) -> None:
+        if not self.transmitting and t_first >= max(self._muted_until, self._level_ignore_until) and len(pcm):
+            # A call the radio never reported (it began before we connected, or a report was
+            # lost) still comes out of the speaker: never key over it.
+            level = float(np.sqrt(np.mean(pcm.astype(np.float32) ** 2)))
+            if level > self.RX_BUSY_LEVEL:
+                self._rx_heard_at = t_first
         if self._rx_sink is None:
             return
         if self.transmitting or t_first < self._muted_until:

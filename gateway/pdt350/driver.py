@@ -26,9 +26,14 @@ class LinkUp:
 
 @dataclass(frozen=True)
 class LinkDown:
-    """The control link was lost; ``reason`` says why."""
+    """The control link was lost; ``reason`` says why.
+
+    ``permanent``: the driver will not get the link back by itself (the port itself failed,
+    e.g. a USB adapter unplugged); the gateway then stops so its supervisor restarts it.
+    """
 
     reason: str
+    permanent: bool = False
 
 
 @dataclass(frozen=True)

@@ -256,8 +256,8 @@ class HyteraDriver(RadioDriver):
             _fail(self._key_result, HyteraKeyError(f"link down: {reason}"))
             _resolve(self._unkeyed)
             if self._link_up is not None and self._link_up.done():
-                self._emit(LinkDown(reason))
                 reconnect = self._port_error is None and event.reason != "closed by host"
+                self._emit(LinkDown(reason, permanent=not reconnect and not self._closing))
                 if reconnect and not self._closing:
                     self._session.connect(self._now())  # keep trying to get the radio back
         elif isinstance(event, ev.Keyed):

@@ -100,3 +100,45 @@ async def test_repeated_floor_request_from_the_talker_does_not_rekey() -> None:
                 break
             await asyncio.sleep(0.02)
         assert len(tb.radio.transmissions) == 1, "the radio was unkeyed and keyed again mid-talk"
+
+
+async def test_S18_serial_port_failure_stops_the_gateway_for_a_restart() -> None:
+    """S-18 (first part): the radio's serial port fails (adapter unplugged). The driver cannot get
+    it back by itself, so the gateway stops with exit code 1 (radio unkeyed on the way out) for
+    systemd to restart it, instead of running on with a dead radio path."""
+    from gateway.app import Gateway
+
+    async with Testbed(start_gateway=False) as tb:
+        assert tb.config is not None
+        gateway = Gateway(tb.config)
+        runner = asyncio.create_task(gateway.run_forever())
+        try:
+            for _ in range(300):
+                if gateway.ready:
+                    break
+                await asyncio.sleep(0.05)
+            assert gateway.ready
+            await tb.radio.link.close()  # the pty goes away under the gateway
+            code = await asyncio.wait_for(runner, 5)
+        finally:
+            runner.cancel()
+        assert code == 1
+
+
+async def test_an_unreported_call_on_the_air_blocks_keying() -> None:
+    """The gateway (re)started in the middle of an officer's call, so it never saw the call's
+    start report: the radio's speaker output is busy, and a handset is refused radio_busy
+    instead of being keyed over the officer; once the air is quiet the handset gets the floor."""
+    async with Testbed() as tb:
+        hs = await tb.handset("hs-gate-1")
+        officer = speech("OSR_us_000_0034_8k.wav")[19200:64000]  # 2.8 s of talking, no leading silence
+        air = asyncio.create_task(tb.radio.play_unreported(officer, 16000))
+        await asyncio.sleep(1.0)
+        reply, _ = await hs.request_floor("school-gates")
+        assert isinstance(reply, msg.FloorDeny) and reply.reason == "radio_busy", reply
+        assert "did not report" in reply.detail
+        assert not tb.radio.transmissions
+        await air
+        await asyncio.sleep(0.8)
+        reply, _ = await hs.request_floor("school-gates")
+        assert isinstance(reply, msg.FloorGrant)
