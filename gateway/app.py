@@ -44,6 +44,7 @@ class Gateway:
         self.ready = False
         self._supervisor: asyncio.Task[None] | None = None
         self.presence: dict[str, str] = {}  # handset id -> "online" | "offline"
+        self._bad_by_sender: dict[str, int] = {}
         self._known_handsets = {h.id: h.name for h in config.handsets}
 
     # --- construction ------------------------------------------------------------------
@@ -195,9 +196,10 @@ class Gateway:
                 self._on_presence(parsed.device, payload)
         except PeerError as exc:
             self.counters["bad_messages"] += 1
-            if self.counters["bad_messages"] % 100 == 1:  # first, then every 100th: no log flood
-                log.warning("bad message from %s on %s: %s (%d so far)", parsed.device or parsed.origin, topic, exc,
-                            self.counters["bad_messages"])
+            sender = parsed.device or parsed.origin or "?"
+            count = self._bad_by_sender[sender] = self._bad_by_sender.get(sender, 0) + 1
+            if count % 100 == 1:  # per sender: its first, then every 100th (no log flood, none hidden)
+                log.warning("bad message from %s on %s: %s (%d from it so far)", sender, topic, exc, count)
 
     def _on_presence(self, device: str, payload: bytes) -> None:
         if device == self.gateway_id or not payload:

@@ -84,7 +84,7 @@ class TalkGroupBridge:
                 else:
                     member = self.members.get(self.floor.holder)
                     origin = self.floor.holder if group == self._talk_group_of_stream else self.gateway_id
-                    stream, name = self.floor.stream or 1, member.name if member else None
+                    stream, name = self.floor.stream or 1, member.name[:64] if member else None
                 since = now - (asyncio.get_running_loop().time() - (self.floor.since or 0.0))
                 payload = msg.GroupFloorTaken(talker=self.floor.holder, talker_kind=kind, name=name, stream=stream,
                                               origin=origin, since=max(since, 0.0), ts=now).to_bytes()

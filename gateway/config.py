@@ -30,6 +30,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainValidator,
+    StringConstraints,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -102,6 +103,8 @@ def _require_entries(value: object) -> object:
 
 Id = Annotated[str, AfterValidator(_check_id)]
 Text = Annotated[str, AfterValidator(_check_text)]
+# a display name travels in PoC messages, whose "name" is 1..64 characters
+DisplayName = Annotated[str, StringConstraints(max_length=64), AfterValidator(_check_text)]
 FileName = Annotated[str, AfterValidator(_check_text)]
 PdtId = Annotated[int, Field(ge=1, le=PDT_ID_MAX)]
 DeviceRef = Annotated[int | str, PlainValidator(_check_device)]
@@ -284,12 +287,12 @@ class TalkGroupConfig(_Model):
 
 class PocGroupConfig(_Model):
     id: Id
-    name: Text
+    name: DisplayName
 
 
 class HandsetConfig(_Model):
     id: Id  # the handset's MQTT username
-    name: Text
+    name: DisplayName
     role: Annotated[HandsetRole, Field(strict=False)]
     groups: IdList
 
@@ -731,7 +734,12 @@ def _compose(loader: _Loader, source: str) -> tuple[_Builder, dict[str, Any]]:
 
 def parse_config(text: str, source: str = "<string>") -> GatewayConfig:
     """Parse YAML text; raise ConfigError listing every problem as ``source:line: path: msg``."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:  # control characters: the reader refuses the whole text
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        raise ConfigError([f"{source}:{line}: the file contains a control character "
+                           f"(code {exc.character:#x}) that YAML does not allow"]) from None
     try:
         builder, data = _compose(loader, source)
     finally:
