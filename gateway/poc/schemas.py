@@ -37,6 +37,9 @@ def render(name: str, model: type[BaseModel]) -> str:
             if key not in schema.setdefault("required", []):
                 schema["required"].append(key)
     schema["required"] = sorted(schema.get("required", []))
+    if name in ("floor-request", "floor-release"):
+        # tolerated and ignored: the device id comes from the authenticated topic
+        props["device"] = {"description": "ignored by the gateway; the device id is taken from the topic"}
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"pdtgw:poc1:{name}", **schema}
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
