@@ -7,6 +7,7 @@ Hytera HRNP/HDAP, libopus) that a technician's site uses, minus the radio and th
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import logging
 import os
@@ -105,6 +106,22 @@ class Testbed:
             await self._teardown()
             raise
         return self
+
+    async def run_gateway(self, ready_timeout: float = 15.0) -> tuple[Gateway, asyncio.Task[int]]:
+        """Run a gateway as ``pdtgw run`` does (signals, supervision, exit code) in this loop;
+        returns once it is ready. Await the task for its exit code."""
+        from .app import Gateway
+
+        assert self.config is not None
+        gateway = Gateway(self.config)
+        runner = asyncio.create_task(gateway.run_forever())
+        deadline = asyncio.get_running_loop().time() + ready_timeout
+        while not gateway.ready:
+            if runner.done() or asyncio.get_running_loop().time() > deadline:
+                runner.cancel()
+                raise RuntimeError("the gateway did not become ready")
+            await asyncio.sleep(0.05)
+        return gateway, runner
 
     def runtime_config(self, serial_url: str) -> GatewayConfig:
         """The shipped config with this testbed's broker, passwords and pty filled in."""

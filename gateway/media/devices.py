@@ -58,7 +58,21 @@ def _names(items: list[tuple[int, str]]) -> str:
     return ", ".join(f"[{i}] {n!r}" for i, n in items) or "(none)"
 
 
-class CaptureStream:
+class _DeviceStream:
+    """What both directions share: the PortAudio stream handle and how it is closed."""
+
+    _stream: Any = None
+
+    def close(self) -> None:
+        if self._stream is not None:
+            try:
+                self._stream.abort()
+                self._stream.close()
+            finally:
+                self._stream = None
+
+
+class CaptureStream(_DeviceStream):
     """Continuous mono int16 capture; each block goes to ``on_block(pcm, t_first_sample)``.
 
     ``t_first_sample`` is on the loop's clock (time.monotonic), estimated from the callback
@@ -117,16 +131,9 @@ class CaptureStream:
         except TimeoutError:
             raise AudioDeviceError(f"input device {self.device!r} opened but delivered no audio in {timeout:.0f} s") from None
 
-    def close(self) -> None:
-        if self._stream is not None:
-            try:
-                self._stream.abort()
-                self._stream.close()
-            finally:
-                self._stream = None
 
 
-class PlaybackStream:
+class PlaybackStream(_DeviceStream):
     """Continuous mono int16 playback from a locked queue; silence when the queue is empty.
 
     ``write()`` from the loop, the PortAudio callback drains. ``wait_drained()`` returns
@@ -241,10 +248,3 @@ class PlaybackStream:
         if empty and self._drained is not None:
             self._drained.set()
 
-    def close(self) -> None:
-        if self._stream is not None:
-            try:
-                self._stream.abort()
-                self._stream.close()
-            finally:
-                self._stream = None

@@ -106,18 +106,10 @@ async def test_S18_serial_port_failure_stops_the_gateway_for_a_restart() -> None
     """S-18 (first part): the radio's serial port fails (adapter unplugged). The driver cannot get
     it back by itself, so the gateway stops with exit code 1 (radio unkeyed on the way out) for
     systemd to restart it, instead of running on with a dead radio path."""
-    from gateway.app import Gateway
 
     async with Testbed(start_gateway=False) as tb:
-        assert tb.config is not None
-        gateway = Gateway(tb.config)
-        runner = asyncio.create_task(gateway.run_forever())
+        gateway, runner = await tb.run_gateway()
         try:
-            for _ in range(300):
-                if gateway.ready:
-                    break
-                await asyncio.sleep(0.05)
-            assert gateway.ready
             await tb.radio.link.close()  # the pty goes away under the gateway
             code = await asyncio.wait_for(runner, 5)
         finally:

@@ -101,19 +101,11 @@ def test_run_refuses_a_broken_config(tmp_path: Path) -> None:
 
 
 async def test_unhandled_task_error_unkeys_and_stops_the_gateway() -> None:
-    from gateway.app import Gateway
     from gateway.tasks import spawn
 
     async with Testbed(start_gateway=False) as tb:
-        assert tb.config is not None
-        gateway = Gateway(tb.config)
-        runner = asyncio.create_task(gateway.run_forever())
+        gateway, runner = await tb.run_gateway()
         try:
-            for _ in range(300):
-                if gateway.ready:
-                    break
-                await asyncio.sleep(0.05)
-            assert gateway.ready
             hs = await tb.handset("hs-gate-1")
             reply, stream = await hs.request_floor("school-gates")
             assert isinstance(reply, msg.FloorGrant)
