@@ -45,6 +45,8 @@ class Gateway:
         self._supervisor: asyncio.Task[None] | None = None
         self.presence: dict[str, str] = {}  # handset id -> "online" | "offline"
         self._bad_by_sender: dict[str, int] = {}
+        self._started = False  # start() began: a permanent radio failure from now on stops us
+        self._port_failures: dict[str, str] = {}
         self._known_handsets = {h.id: h.name for h in config.handsets}
 
     # --- construction ------------------------------------------------------------------
@@ -84,12 +86,15 @@ class Gateway:
     # --- lifecycle -----------------------------------------------------------------------
     async def start(self, connect_timeout: float = 15.0) -> None:
         self._build()
+        self._started = True
         for name, port in self.ports.items():
             await port.start(lambda event, n=name: self._on_radio_event(n, event))  # type: ignore[misc]
             log.info("radio %s: link up, unkeyed, audio flowing", name)
         assert self.link is not None
         self.link.start()
         await self.link.wait_connected(connect_timeout)
+        if self._port_failures:  # a radio's port failed while we were still starting
+            raise GatewayError("; ".join(f"radio {r}: {why}" for r, why in self._port_failures.items()))
         self.ready = True
         log.info("gateway %s ready: %d radio(s), %d talk group(s)", self.gateway_id, len(self.ports), len(self.bridges))
         sdnotify.ready()
@@ -132,6 +137,7 @@ class Gateway:
     async def stop(self) -> None:
         """Unkey every radio first, then say goodbye on MQTT."""
         self.ready = False
+        self._started = False  # our own close() of the ports is not a failure
         sdnotify.stopping()
         if self._supervisor is not None:
             self._supervisor.cancel()
@@ -250,11 +256,12 @@ class Gateway:
         elif isinstance(event, LinkDown):
             self.ports[radio].link_up = False
             self.ports[radio].radio_stopped_transmitting("radio_unavailable")
-            if event.permanent and self.ready:
+            if event.permanent and not self._stopping.is_set() and self._started:
                 # The port itself failed and will not come back on its own: stop (radios are
                 # unkeyed on the way out) so systemd restarts us and start-up reopens the port.
                 log.error("radio %s: control port failed (%s); stopping so the service restarts", radio,
                           event.reason)
+                self._port_failures[radio] = event.reason
                 self._fatal = GatewayError(f"radio {radio}: {event.reason}")
                 self._stopping.set()
                 return

@@ -203,7 +203,7 @@ class TalkGroupBridge:
         if owner is not None and owner is not self:
             return f"radio {port.name} is receiving a call on another talk group"
         if owner is None and not port.transmitting and port.rx_active:
-            return f"radio {port.name} is receiving audio (a call the radio did not report)"
+            return f"radio {port.name} is receiving audio on its speaker output (a call this gateway did not see start)"
         return None
 
     def revoke_handset(self, reason: str) -> None:

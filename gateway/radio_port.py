@@ -35,8 +35,10 @@ TxLost = Callable[[str], None]  # called with a revoke reason: "radio_unavailabl
 class RadioPort:
     MAX_BACKLOG_S = 0.3  # TX audio queued beyond the lead; more is dropped, not played late
     MAX_HOLD_S = 2.0  # audio held while the radio keys up (a trunked call set-up can take ~0.5 s)
-    RX_BUSY_LEVEL = 32768 * 10 ** (-40 / 20)  # -40 dBFS on the receive input means someone talks
-    RX_HOLD_S = 0.5  # ... and the radio counts as busy this long after the last such block
+    RX_BUSY_LEVEL = 32768 * 10 ** (-45 / 20)  # -45 dBFS on the receive input means someone talks
+    # ... and the radio counts as busy this long after the last such block: longer than the
+    # pauses between a talker's sentences (and about a PDT hang time)
+    RX_HOLD_S = 2.0
 
     def __init__(self, name: str, driver: RadioDriver, *, input_device: str | int, output_device: str | int,
                  card_rate: int, codec_rate: int, frame_ms: int = 20, lead_ms: int = 40, tail_ms: int = 60,

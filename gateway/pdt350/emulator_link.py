@@ -111,6 +111,12 @@ class EmulatedRadioLink:
     async def send_text(self, target: int, text: str, group: bool = True) -> None:
         self._act(lambda now: self.session.send_text(target, text, group, now))
 
+    async def pause_answering(self) -> None:
+        """Go silent (a radio that hangs or loses power to its data port): host bytes are no longer
+        read or answered, but the pty stays open."""
+        if self._loop is not None and self._master is not None:
+            self._loop.remove_reader(self._master)
+
     def inject_bytes(self, data: bytes) -> None:
         """Write raw bytes to the gateway (fault injection: line noise, garbage)."""
         if self._master is not None:

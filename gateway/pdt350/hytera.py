@@ -223,8 +223,14 @@ class HyteraDriver(RadioDriver):
         self._port_error = f"serial port error: {exc}"
         self._session.close(self._now())
         self._session.bytes_to_send()
-        for event in self._session.pop_events():
+        events = self._session.pop_events()
+        for event in events:
             self._handle(event)
+        if not any(isinstance(e, ev.LinkDown) for e in events) and not self._closing:
+            # the link was already down (reconnecting) or not yet up: the port failure is news
+            # all the same, and it is permanent (nothing here reopens the port)
+            self._set_keyed(False)
+            self._emit(LinkDown(self._port_error, permanent=True))
 
     def _flush(self) -> None:
         for event in self._session.pop_events():

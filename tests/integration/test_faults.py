@@ -123,14 +123,32 @@ async def test_an_unreported_call_on_the_air_blocks_keying() -> None:
     instead of being keyed over the officer; once the air is quiet the handset gets the floor."""
     async with Testbed() as tb:
         hs = await tb.handset("hs-gate-1")
-        officer = speech("OSR_us_000_0034_8k.wav")[19200:64000]  # 2.8 s of talking, no leading silence
+        officer = speech("OSR_us_000_0034_8k.wav")[:16000 * 12]  # 12 s: sentences with ~1 s pauses
         air = asyncio.create_task(tb.radio.play_unreported(officer, 16000))
-        await asyncio.sleep(1.0)
-        reply, _ = await hs.request_floor("school-gates")
-        assert isinstance(reply, msg.FloorDeny) and reply.reason == "radio_busy", reply
-        assert "did not report" in reply.detail
+        await asyncio.sleep(2.0)
+        for _ in range(4):  # asked again and again, including in the pauses between sentences
+            reply, _ = await hs.request_floor("school-gates")
+            assert isinstance(reply, msg.FloorDeny) and reply.reason == "radio_busy", reply
+            await asyncio.sleep(2.2)
+        assert "receiving audio" in reply.detail
         assert not tb.radio.transmissions
         await air
-        await asyncio.sleep(0.8)
+        await asyncio.sleep(2.2)
         reply, _ = await hs.request_floor("school-gates")
         assert isinstance(reply, msg.FloorGrant)
+
+
+async def test_S18_port_failure_while_the_link_is_already_down_still_stops_the_gateway() -> None:
+    """The radio goes silent (link lost, driver reconnecting), then the port itself fails:
+    the failure must still stop the gateway for a restart."""
+    async with Testbed(start_gateway=False) as tb:
+        _, runner = await tb.run_gateway()
+        try:
+            await tb.radio.link.pause_answering()  # the radio stops answering: the link times out
+            await asyncio.sleep(11.0)
+            assert not runner.done(), "a recoverable link loss must not stop the gateway"
+            await tb.radio.link.close()
+            code = await asyncio.wait_for(runner, 5)
+        finally:
+            runner.cancel()
+        assert code == 1
