@@ -79,6 +79,7 @@ async def bench(runs: int) -> dict[str, float | int | str]:
             "gateway_tx_queue_underruns": port.playback.underruns,
             "gateway_rx_overflows": port.capture.overflows,
             "tx_backlog_dropped": port.counters["tx_backlog_dropped"],
+            **tb.radio.xruns,
         }
     return {
         "runs": runs,

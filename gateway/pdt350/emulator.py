@@ -22,6 +22,8 @@ from .emulator_link import EmulatedRadioLink
 
 log = logging.getLogger(__name__)
 
+EMULATOR_LATENCY_MS: int | None = None
+
 
 @dataclass
 class Transmission:
@@ -54,8 +56,10 @@ class EmulatedRadio:
         self.radio_id = radio_id
         self.card_rate = card_rate
         self.link = EmulatedRadioLink(radio_id)
-        self._mic = CaptureStream(mic_input, card_rate, self._on_mic)
-        self._speaker = PlaybackStream(speaker_output, card_rate)
+        # Same buffering as the gateway's side ("low"): the benchmark's delay figures rely on the
+        # streams' nominal latency, which a larger buffer here would skew (tried: 60 ms).
+        self._mic = CaptureStream(mic_input, card_rate, self._on_mic, latency_ms=EMULATOR_LATENCY_MS)
+        self._speaker = PlaybackStream(speaker_output, card_rate, latency_ms=EMULATOR_LATENCY_MS)
         self.transmissions: list[Transmission] = []
         self.calls: list[ReceivedCall] = []
         self._current: Transmission | None = None
@@ -68,6 +72,12 @@ class EmulatedRadio:
     @property
     def keyed(self) -> bool:
         return bool(self.link.keyed)
+
+    @property
+    def xruns(self) -> dict[str, int]:
+        """Sound glitches on the emulator's own side (not the gateway's)."""
+        return {"emulator_speaker_underflows": self._speaker.device_underflows,
+                "emulator_mic_overflows": self._mic.overflows}
 
     async def start(self, audio_timeout: float = 8.0) -> None:
         self.link.on_ptt = self._on_ptt
